@@ -1,0 +1,140 @@
+"""The `credit` command: run a pass, generate a demo city, query the latest analyst database."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, date, datetime
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipelines.catalog import load_catalog
+from pipelines.home import Home
+
+console = Console()
+
+
+def _as_of(text: str | None) -> date:
+    return date.fromisoformat(text) if text else datetime.now(UTC).date()
+
+
+def _run(home: Home, as_of: date):
+    from pipelines.run import run_pass
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        summary = run_pass(home, as_of, progress)
+    print_summary(home, summary)
+    return summary
+
+
+def print_summary(home: Home, summary) -> None:
+    catalog = load_catalog()
+    console.print(f"[bold]as-of[/] {summary.as_of}   files read {summary.files_read}   "
+                  f"duplicate files skipped {summary.duplicates}   files rejected {len(summary.rejected_files)}")
+    table = Table(title="rows accepted / quarantined this pass")
+    for col in ("department", "record type", "files", "rows", "accepted", "quarantined", "warnings"):
+        table.add_column(col, justify="right" if col not in ("department", "record type") else "left")
+    agg: dict[tuple[str, str], list[int]] = {}
+    for v in summary.validations:
+        b = summary.batches[v.batch_id]
+        a = agg.setdefault((b.department, v.record_type), [0, 0, 0, 0, 0])
+        for i, n in enumerate((1, v.rows, v.accepted, v.quarantined, v.warned)):
+            a[i] += n
+    for (dept, rt), a in sorted(agg.items()):
+        name = catalog.departments[dept].name if dept in catalog.departments else dept
+        table.add_row(f"{dept} {name}", f"{rt} {catalog.record_types[rt].zh}", *map(str, a))
+    console.print(table)
+    for b in summary.rejected_files:
+        console.print(f"[red]rejected file[/] {b.department}/{b.file_name}: {b.reason}")
+    if summary.public:
+        console.print(f"[bold green]published[/] version {summary.public.version}")
+        console.print(f"  public exports:   {summary.public.path}")
+        console.print(f"  internal exports: {summary.internal.path}")
+        console.print(f"  analyst database: {summary.internal.path / 'analyst.duckdb'}  (credit query \"...\")")
+        console.print(f"  feedback files:   {home.feedback}")
+
+
+def cmd_run(args) -> int:
+    _run(Home.resolve(args.home), _as_of(args.as_of))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from pipelines.demo.generate import generate
+
+    home = Home.resolve(args.home)
+    as_of = _as_of(args.as_of)
+    with console.status(f"generating a demo city of {args.rows:,} rows in {home.inbox} ..."):
+        gen = generate(home.root, args.rows, as_of, seed=args.seed)
+    console.print(f"generated {sum(gen.rows_per_record_type.values()):,} rows in {len(gen.files)} files "
+                  f"({gen.broken_rows} deliberately broken)")
+    _run(home, as_of)
+    return 0
+
+
+def cmd_query(args) -> int:
+    import duckdb
+
+    home = Home.resolve(args.home)
+    from pipelines.publish.exports import read_latest
+
+    latest = read_latest(home, "internal")
+    if not latest:
+        console.print("[red]nothing published yet: run `credit run` first[/]")
+        return 2
+    db = home.exports / "internal" / latest["path"] / "analyst.duckdb"
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rel = con.sql(args.sql)
+        if rel is None:
+            return 0
+        table = Table(title=f"{db}")
+        for c in rel.columns:
+            table.add_column(c)
+        for row in rel.limit(args.limit).fetchall():
+            table.add_row(*("" if v is None else str(v) for v in row))
+        console.print(table)
+    finally:
+        con.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="credit", description="Credit-information aggregation pipeline")
+    parser.add_argument("--home", help="pipeline home directory (default: $CREDIT_HOME or ./credit-home)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="one whole pass: ingest, validate, merge, rules, publish")
+    p.add_argument("--home", default=argparse.SUPPRESS)
+    p.add_argument("--as-of", help="evaluation date YYYY-MM-DD (default: today)")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("demo", help="generate a realistic city's submissions, then run a pass")
+    p.add_argument("--home", default=argparse.SUPPRESS)
+    p.add_argument("--rows", type=int, default=50_000)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--as-of")
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("query", help="run SQL against the latest internal analyst database (read-only)")
+    p.add_argument("--home", default=argparse.SUPPRESS)
+    p.add_argument("sql")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_query)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,288 @@
+"""File-drop channel: find new files under inbox/<department>/ and land their raw rows as Parquet.
+
+Landing never interprets values: every cell stays a string, headers are mapped to canonical
+names, unknown columns are kept as submitted, and each row carries its lineage
+(batch id, department, file name, row number; the file's sha256 is in the batch manifest).
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from pipelines.catalog import load_catalog
+from pipelines.home import Home
+
+CHUNK = 16 << 20
+SUFFIXES = {".csv", ".xlsx"}
+LINEAGE = ("_batch_id", "_department", "_file_name", "_row_number")
+
+
+@dataclass
+class Batch:
+    """One submitted file (or exchange-table read): the unit of landing, validation and feedback."""
+
+    batch_id: str
+    department: str
+    file_name: str
+    sha256: str
+    record_type: str | None
+    status: str                      # landed | rejected
+    landed_at: str
+    rows: int = 0
+    encoding: str | None = None
+    unknown_columns: list[str] = field(default_factory=list)
+    reason_rule: str | None = None
+    reason: str | None = None
+    raw_path: str | None = None
+    also_seen_as: list[str] = field(default_factory=list)
+
+    def manifest_path(self, home: Home) -> Path:
+        return home.landing / "batches" / f"{self.batch_id}.json"
+
+    def save(self, home: Home) -> None:
+        path = self.manifest_path(home)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> Batch:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+class Rejected(Exception):
+    """The whole file cannot be read; rule is a stable name, reason is for the department clerk."""
+
+    def __init__(self, rule: str, reason: str):
+        super().__init__(reason)
+        self.rule, self.reason = rule, reason
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_batches(home: Home) -> dict[str, Batch]:
+    return {p.stem: Batch.load(p) for p in sorted((home.landing / "batches").glob("*.json"))}
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) first, then GB18030 (a superset of GBK); never a silent guess."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
+        raise Rejected("file.encoding", "文件编码无法识别（仅支持UTF-8或GB18030/GBK编码的CSV）")
+    if _decodes(path, "utf-8"):
+        return "utf-8"
+    if _decodes(path, "gb18030"):
+        return "gb18030"
+    raise Rejected("file.encoding", "文件编码无法识别：既不是UTF-8也不是GB18030/GBK编码")
+
+
+def _transcode(path: Path, encoding: str, target: Path) -> None:
+    with open(path, encoding=encoding, newline="") as src, open(target, "w", encoding="utf-8", newline="") as dst:
+        shutil.copyfileobj(src, dst, CHUNK)
+
+
+def _xlsx_to_csv(path: Path, target: Path) -> None:
+    """First sheet; the header is the first non-empty row. Excel dates become ISO strings."""
+    import csv
+
+    from python_calamine import CalamineWorkbook
+
+    try:
+        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+        rows = sheet.to_python(skip_empty_area=True)
+    except Exception as exc:  # calamine raises several types for a damaged workbook
+        raise Rejected("file.unreadable", f"Excel文件无法读取：{exc}") from exc
+
+    def cell(v: object) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, datetime):
+            return v.date().isoformat() if v.time() == datetime.min.time() else v.isoformat(sep=" ")
+        if hasattr(v, "isoformat"):
+            return v.isoformat()  # type: ignore[attr-defined]
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+
+    start = next((i for i, r in enumerate(rows) if any(c not in (None, "") for c in r)), None)
+    if start is None:
+        raise Rejected("file.empty", "Excel文件第一个工作表没有数据")
+    with open(target, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([cell(c) for c in r] for r in rows[start:])
+
+
+def _header_plan(record_type: str, headers: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """(submitted header, canonical name) pairs for every column, plus the unknown headers."""
+    catalog = load_catalog()
+    plan: list[tuple[str, str]] = []
+    unknown: list[str] = []
+    used: set[str] = set()
+    for h in headers:
+        canonical = catalog.canonical_header(record_type, h)
+        if canonical is None or canonical in used:
+            unknown.append(h)
+            name = "extra:" + h
+        else:
+            name = canonical
+            used.add(canonical)
+        plan.append((h, name))
+    rt = catalog.record_types[record_type]
+    missing = [f.zh for f in rt.fields if f.required and f.name not in used]
+    if missing:
+        raise Rejected("file.missing_required_columns", "表头缺少必填列：" + "、".join(missing))
+    return plan, unknown
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def land_file(home: Home, department: str, path: Path, sha: str, landed_at: str) -> Batch:
+    """Land one file as raw Parquet; a file that cannot be read becomes a rejected batch with its reason."""
+    catalog = load_catalog()
+    batch = Batch(batch_id=sha[:16], department=department, file_name=path.name, sha256=sha,
+                  record_type=catalog.record_type_for_file(path.name), status="rejected", landed_at=landed_at)
+    try:
+        if department not in catalog.departments:
+            raise Rejected("file.unknown_department", f"未知的报送部门目录“{department}”，请使用分配的部门代码目录")
+        if path.suffix.lower() not in SUFFIXES:
+            raise Rejected("file.unsupported_format", "仅接受 .csv 或 .xlsx 文件")
+        if batch.record_type is None:
+            raise Rejected("file.unknown_record_type",
+                           "文件名须以信息类型代码开头（如 admin_penalty_2025-11.csv），未能识别：" + path.name)
+        with tempfile.TemporaryDirectory(dir=home.landing) as tmp:
+            source = path
+            if path.suffix.lower() == ".xlsx":
+                batch.encoding = "xlsx"
+                source = Path(tmp) / "sheet.csv"
+                _xlsx_to_csv(path, source)
+            else:
+                batch.encoding = detect_encoding(path)
+                if batch.encoding == "gb18030":
+                    source = Path(tmp) / "utf8.csv"
+                    _transcode(path, "gb18030", source)
+            batch.rows, batch.unknown_columns, batch.raw_path = _land_csv(home, batch, source)
+        batch.status = "landed"
+    except Rejected as r:
+        batch.reason_rule, batch.reason = r.rule, r.reason
+    batch.save(home)
+    return batch
+
+
+def _land_csv(home: Home, batch: Batch, source: Path) -> tuple[int, list[str], str]:
+    assert batch.record_type
+    con = duckdb.connect()
+    try:
+        scan = (f"read_csv({_sql_str(str(source))}, header=true, all_varchar=true, delim=',', quote='\"', "
+                "escape='\"', null_padding=true, strict_mode=false)")
+        try:
+            headers = [r[0] for r in con.sql(f"describe select * from {scan}").fetchall()]
+        except duckdb.Error as exc:
+            raise Rejected("file.not_a_table", f"文件不是可读取的逗号分隔表格：{str(exc).splitlines()[0]}") from exc
+        plan, unknown = _header_plan(batch.record_type, headers)
+        # Every cell: trimmed, full-width spaces too; empty means not submitted.
+        cells = ", ".join(
+            f"nullif(trim({_quote(h)}, ' \t\r\n\u3000'), '') as {_quote(name)}" for h, name in plan
+        )
+        out = home.landing / "raw" / batch.record_type / f"{batch.batch_id}.parquet"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp")
+        con.sql(
+            f"copy (select {_sql_str(batch.batch_id)} as _batch_id, {_sql_str(batch.department)} as _department, "
+            f"{_sql_str(batch.file_name)} as _file_name, row_number() over () as _row_number, {cells} "
+            f"from {scan}) to {_sql_str(str(tmp))} (format parquet, compression zstd)"
+        )
+        rows = con.sql(f"select count(*) from read_parquet({_sql_str(str(tmp))})").fetchall()[0][0]
+        tmp.replace(out)
+        return rows, unknown, str(out.relative_to(home.root))
+    finally:
+        con.close()
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+@dataclass
+class ScanResult:
+    landed: list[Batch]
+    rejected: list[Batch]
+    duplicates: list[tuple[str, str]]   # (file, batch id it duplicates)
+
+
+def _file_index(home: Home, department: str) -> tuple[Path, dict]:
+    path = home.state / "file_index" / f"{department}.json"
+    return path, (json.loads(path.read_text(encoding="utf-8")) if path.exists() else {})
+
+
+def collect_department(home: Home, department: str, now: datetime | None = None) -> ScanResult:
+    """Land every new file of one department folder. Writes Parquet and JSON only (no warehouse)."""
+    now = now or datetime.now(UTC)
+    landed_at = now.isoformat(timespec="microseconds")
+    index_path, index = _file_index(home, department)
+    known = load_batches(home)
+    result = ScanResult([], [], [])
+    folder = home.inbox / department
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "~$")))
+    for path in files:
+        rel = str(path.relative_to(home.inbox))
+        st = path.stat()
+        seen = index.get(rel)
+        if seen and seen["size"] == st.st_size and seen["mtime_ns"] == st.st_mtime_ns:
+            continue  # already handled, unchanged
+        sha = sha256_of(path)
+        index[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
+        batch_id = sha[:16]
+        if batch_id in known:
+            # Same content again: one batch. Remember the other name for traceability.
+            prior = known[batch_id]
+            if path.name != prior.file_name and path.name not in prior.also_seen_as:
+                prior.also_seen_as.append(path.name)
+                prior.save(home)
+            result.duplicates.append((rel, batch_id))
+            continue
+        batch = land_file(home, department, path, sha, landed_at)
+        known[batch_id] = batch
+        (result.landed if batch.status == "landed" else result.rejected).append(batch)
+    index_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = index_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(index_path)
+    return result
+
+
+def departments_in_inbox(home: Home) -> list[str]:
+    """Every folder under inbox/, known or not (unknown ones are rejected file by file)."""
+    return sorted(p.name for p in home.inbox.iterdir() if p.is_dir())
+

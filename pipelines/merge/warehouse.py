@@ -1,0 +1,149 @@
+"""The warehouse: the only writer of the DuckDB file. Merges new validated batches, keeps every version.
+
+Each record type has a history table <record_type>_history holding every version ever submitted:
+valid-time attributes as submitted, `learned_at` (when the warehouse learned the version) and
+`superseded_at` (when a later version of the same record_id replaced it; null = current).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+
+from pipelines.catalog import load_catalog
+from pipelines.home import Home
+from pipelines.ingest.files import load_batches
+from pipelines.validate.sql import WAREHOUSE_DIR, connect, lit, run
+
+SUBJECT_COLUMNS = ("subject_key", "subject_name", "subject_category", "uscc", "id_no", "org_code",
+                   "business_reg_no")
+
+
+@dataclass
+class MergeResult:
+    batches_merged: int = 0
+    rows_merged: dict[str, int] = field(default_factory=dict)
+
+
+def open_warehouse(home: Home) -> duckdb.DuckDBPyConnection:
+    """The read-write connection (one per process; DuckDB allows one writer per file)."""
+    home.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    con = connect(home.warehouse)
+    run(con, (WAREHOUSE_DIR / "core" / "batches.sql").read_text(encoding="utf-8"))
+    return con
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("select count(*) from duckdb_tables() where table_name = ?", [name]).fetchall()[0][0])
+
+
+def _register_batches(con: duckdb.DuckDBPyConnection, home: Home) -> None:
+    known = {r[0] for r in con.sql("select batch_id from batches").fetchall()}
+    for batch in load_batches(home).values():
+        if batch.batch_id in known:
+            continue
+        counts: dict = {}
+        vpath = home.validation / "batches" / f"{batch.batch_id}.json"
+        if vpath.exists():
+            counts = json.loads(vpath.read_text(encoding="utf-8"))
+        elif batch.status == "landed":
+            continue  # landed but not validated yet: a later merge takes it
+        run(con, 
+            "insert into batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null)",
+            [batch.batch_id, batch.department, batch.record_type, batch.file_name, batch.sha256, batch.status,
+             batch.reason_rule, batch.reason, batch.rows, counts.get("accepted", 0), counts.get("quarantined", 0),
+             counts.get("warned", 0), batch.landed_at],
+        )
+
+
+def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime) -> MergeResult:
+    """Merge every validated batch not merged yet; idempotent (a merged batch is never read again)."""
+    _register_batches(con, home)
+    result = MergeResult()
+    pending = con.sql(
+        "select record_type, list(batch_id order by landed_at, file_name) from batches "
+        "where status = 'landed' and merged_at is null group by record_type"
+    ).fetchall()
+    ts = lit(merged_at.isoformat()) + "::timestamptz"
+    for record_type, batch_ids in pending:
+        paths = [home.staged / record_type / f"{b}.parquet" for b in batch_ids]
+        source = f"read_parquet({lit([str(p) for p in paths])}, union_by_name = true)"
+        hist = f"{record_type}_history"
+        if not table_exists(con, hist):
+            run(con, 
+                f"create table {hist} as select *, {ts} as learned_at, null::timestamptz as superseded_at, "
+                f"0::bigint as version_seq from {source} limit 0"
+            )
+        base = con.sql(f"select coalesce(max(version_seq), 0) from {hist}").fetchall()[0][0]
+        run(con, 
+            f"insert into {hist} by name select *, {ts} as learned_at, null::timestamptz as superseded_at, "
+            f"{base} + row_number() over (order by _landed_at, _file_name, _row_number) as version_seq "
+            f"from {source}"
+        )
+        # The newest version of each touched record stays current; older ones are superseded now.
+        run(con, 
+            f"update {hist} set superseded_at = {ts} from ("
+            f"  select record_id, max(version_seq) as latest from {hist} "
+            f"  where record_id in (select record_id from {hist} where version_seq > {base}) group by record_id"
+            f") as l where {hist}.record_id = l.record_id and {hist}.version_seq < l.latest "
+            f"and {hist}.superseded_at is null"
+        )
+        result.rows_merged[record_type] = con.sql(
+            f"select count(*) from {hist} where version_seq > {base}").fetchall()[0][0]
+        run(con, 
+            f"update batches set merged_at = {ts} where batch_id in (select unnest(?::varchar[]))", [batch_ids]
+        )
+        result.batches_merged += len(batch_ids)
+    run(con, f"update batches set merged_at = {ts} where status = 'rejected' and merged_at is null")
+    create_current_views(con)
+    rebuild_subjects(con)
+    return result
+
+
+def history_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [rt for rt in load_catalog().record_types if table_exists(con, f"{rt}_history")]
+
+
+def create_current_views(con: duckdb.DuckDBPyConnection) -> None:
+    """<record_type>: the current version of every record, for analysts and the rules."""
+    for rt in load_catalog().record_types:
+        if table_exists(con, f"{rt}_history"):
+            run(con, f"create or replace view {rt} as select * from {rt}_history where superseded_at is null")
+        else:
+            # An empty typed view keeps marts working before a record type's first file arrives.
+            run(con, f"create or replace view {rt} as select * from ({_empty_staged(rt)})")
+
+
+def _empty_staged(record_type: str) -> str:
+    from pipelines.validate.batch import record_id_sql, render_model
+
+    rt = load_catalog().record_types[record_type]
+    cols = ", ".join(f"null::varchar as \"{f}\"" for f in rt.field_names)
+    lineage = ("null::varchar as _batch_id, null::varchar as _department, null::varchar as _file_name, "
+               "null::bigint as _row_number, null::timestamptz as _landed_at")
+    model = render_model(WAREHOUSE_DIR / "staging" / f"stg_{record_type}.sql", rt.has_subject)
+    model = model.replace("select * from validated_rows", f"select {lineage}, {cols} where false")
+    return (f"select {record_id_sql(record_type)} as record_id, *, null::timestamptz as learned_at, "
+            f"null::timestamptz as superseded_at, null::bigint as version_seq from ({model})")
+
+
+def rebuild_subjects(con: duckdb.DuckDBPyConnection) -> None:
+    """Subject master from every version held (all names ever seen count)."""
+    parts = []
+    for rt in load_catalog().record_types.values():
+        if rt.has_subject and table_exists(con, f"{rt.code}_history"):
+            parts.append(f"select {', '.join(SUBJECT_COLUMNS)}, learned_at from {rt.code}_history")
+    if table_exists(con, "debt_ledger_history"):
+        for role in ("debtor", "creditor"):
+            parts.append(
+                f"select {role}_uscc as subject_key, {role}_name as subject_name, '法人及非法人组织' as subject_category, "
+                f"{role}_uscc as uscc, null as id_no, null as org_code, null as business_reg_no, learned_at "
+                "from debt_ledger_history")
+    if not parts:
+        parts.append(f"select {', '.join('null::varchar' for _ in SUBJECT_COLUMNS)}, null::timestamptz where false")
+    run(con, "create or replace temp view all_subject_rows as " + " union all ".join(parts))
+    run(con, (WAREHOUSE_DIR / "core" / "subjects.sql").read_text(encoding="utf-8"))
+

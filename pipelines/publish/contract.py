@@ -1,0 +1,62 @@
+"""What is published (publication-contract.md), as data: files, their source marts and their columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipelines.catalog import load_catalog
+
+SCHEMA_VERSION = "1.0"
+
+COMMON_COLUMNS = ("record_id", "subject_name", "subject_category", "uscc", "id_no_masked", "source_unit")
+
+
+@dataclass(frozen=True)
+class PublicFile:
+    name: str
+    mart: str
+    where: str
+    columns: tuple[str, ...]
+
+    @property
+    def all_columns(self) -> tuple[str, ...]:
+        return COMMON_COLUMNS + self.columns
+
+
+PUBLIC_FILES = (
+    PublicFile("penalties.parquet", "mart_penalties", "true", (
+        "decision_no", "violation_type", "violation_facts", "legal_basis", "penalty_types", "penalty_content",
+        "fine_amount", "confiscated_amount", "decision_date", "disclosure_until", "authority", "severity")),
+    PublicFile("licenses.parquet", "mart_licenses", "true", (
+        "decision_no", "license_category", "certificate_name", "license_no", "license_content", "decision_date",
+        "valid_from", "valid_to", "authority", "status")),
+    PublicFile("blacklist.parquet", "mart_lists", "colour = 'black'", (
+        "list_type", "list_name", "decision_no", "reason", "decision_date", "valid_from", "valid_to", "authority")),
+    PublicFile("redlist.parquet", "mart_lists", "colour = 'red'", (
+        "list_type", "list_name", "decision_no", "reason", "decision_date", "valid_from", "valid_to", "authority")),
+    PublicFile("commitments.parquet", "mart_commitments", "true", (
+        "commitment_no", "commitment_type", "matter", "content", "commit_date", "fulfilment")),
+    PublicFile("other_dishonesty.parquet", "mart_other_dishonesty", "true", (
+        "event_no", "category", "description", "amount", "event_date", "severity", "disclosure_until")),
+)
+
+# Why a record left a public file, as changes.parquet names it; anything else counts as a correction.
+DELETE_REASONS = {"repaired": "repaired", "expired": "expired", "removed": "removed", "withdrawn": "withdrawn",
+                  "suspended": "suspended"}
+
+EXTRA_LABELS = {
+    "record_id": "记录标识", "id_no_masked": "证件号码（脱敏）", "list_name": "名单名称",
+    "disclosure_until": "公示截止日期", "severity": "失信严重程度", "op": "变更类型", "file": "文件",
+    "reason": "原因", "source_unit": "数据来源单位",
+}
+
+
+def column_label(name: str) -> str:
+    """The Chinese label of a published column (catalogue header where one exists)."""
+    if name in EXTRA_LABELS:
+        return EXTRA_LABELS[name]
+    for rt in load_catalog().record_types.values():
+        for f in rt.fields:
+            if f.name == name:
+                return f.zh
+    return name

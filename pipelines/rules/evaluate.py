@@ -1,0 +1,51 @@
+"""The credit rules, evaluated on one as_of date: the single place that decides what is disclosed.
+
+The rules are SQL models in warehouse/marts/, run in order against the current records; their
+outputs (mart_* tables) carry `hidden_reason` (null = public on as_of) for the publisher.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+from pipelines.catalog import load_catalog
+from pipelines.validate.sql import WAREHOUSE_DIR, run
+
+MODELS = (
+    "_regimes",
+    "dishonesty_windows",
+    "repair_outcomes",
+    "list_memberships",
+    "mart_penalties",
+    "mart_other_dishonesty",
+    "mart_licenses",
+    "mart_lists",
+    "mart_commitments",
+    "pending_references",
+)
+
+
+def load_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Departments, list types and measures from the catalogue, as warehouse tables."""
+    catalog = load_catalog()
+    tables = {
+        "departments": [vars(d) for d in catalog.departments.values()],
+        "list_types": [vars(lt) for lt in catalog.list_types.values()],
+        "measures": [vars(m) | {"list_types": list(m.list_types)} for m in catalog.measures.values()],
+    }
+    import pyarrow as pa
+
+    for name, rows in tables.items():
+        con.register("catalog_rows", pa.Table.from_pylist(rows))
+        run(con, f"create or replace table {name} as select * from catalog_rows")
+        con.unregister("catalog_rows")
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+    """Run every rule model for as_of."""
+    load_reference_tables(con)
+    run(con, f"set variable as_of = date '{as_of.isoformat()}'")
+    for model in MODELS:
+        run(con, (WAREHOUSE_DIR / "marts" / f"{model}.sql").read_text(encoding="utf-8"))

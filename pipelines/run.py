@@ -1,0 +1,95 @@
+"""One whole pass (run-contract.md): land, validate, merge, evaluate the rules, publish."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from pipelines.home import Home
+from pipelines.ingest.files import Batch, collect_department, departments_in_inbox, load_batches
+from pipelines.merge.warehouse import merge, open_warehouse
+from pipelines.publish.exports import Version, publish
+from pipelines.rules.evaluate import evaluate
+from pipelines.validate import feedback
+from pipelines.validate.batch import BatchValidation, validate_batch
+from pipelines.validate.sql import lit
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class PassSummary:
+    as_of: date
+    files_read: int = 0
+    duplicates: int = 0
+    rejected_files: list[Batch] = field(default_factory=list)
+    validations: list[BatchValidation] = field(default_factory=list)
+    batches: dict[str, Batch] = field(default_factory=dict)
+    public: Version | None = None
+    internal: Version | None = None
+
+
+def collect(home: Home, summary: PassSummary, progress: Progress) -> None:
+    """Land every department's new files (Parquet only)."""
+    depts = departments_in_inbox(home)
+    for i, dept in enumerate(depts, 1):
+        res = collect_department(home, dept)
+        summary.files_read += len(res.landed) + len(res.rejected)
+        summary.duplicates += len(res.duplicates)
+        summary.rejected_files += res.rejected
+        for b in res.rejected:
+            feedback.write_batch_feedback(home, b, None, None)
+        progress("收集 collect", i, len(depts))
+
+
+def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Progress) -> None:
+    """Validate every landed batch that has no validation result yet."""
+    batches = load_batches(home)
+    summary.batches = batches
+    todo = [b for b in batches.values()
+            if b.status == "landed" and not (home.validation / "batches" / f"{b.batch_id}.json").exists()]
+    for i, b in enumerate(todo, 1):
+        summary.validations.append(validate_batch(home, b, as_of))
+        progress("校验 validate", i, len(todo))
+
+
+def quarantine_query(home: Home) -> str:
+    rows = home.quarantine_dir / "rows"
+    row_part = (
+        f"select department, record_type, file_name, row_number, rules, reasons, first_seen_at, batch_id, "
+        f"submitted from read_parquet({lit(str(rows / '*.parquet'))})"
+        if any(rows.glob("*.parquet")) else
+        "select null::varchar as department, null::varchar as record_type, null::varchar as file_name, "
+        "null::bigint as row_number, null::varchar[] as rules, null::varchar as reasons, "
+        "null::timestamptz as first_seen_at, null::varchar as batch_id, null::json as submitted where false"
+    )
+    return f"""
+        {row_part}
+        union all by name
+        select department, record_type, file_name, null::bigint as row_number, [reason_rule] as rules,
+               reason as reasons, landed_at as first_seen_at, batch_id, null::json as submitted
+        from batches where status = 'rejected'
+        union all by name
+        select *, null::varchar as batch_id, null::json as submitted from pending_references
+        order by first_seen_at, department, file_name, row_number"""
+
+
+def run_pass(home: Home, as_of: date, progress: Progress | None = None, now: datetime | None = None) -> PassSummary:
+    """A whole pass; raises if it cannot complete, leaving the previous export version as the latest."""
+    progress = progress or (lambda *_: None)
+    now = now or datetime.now(UTC)
+    summary = PassSummary(as_of)
+    collect(home, summary, progress)
+    validate_pending(home, as_of, summary, progress)
+    con = open_warehouse(home)
+    try:
+        merge(con, home, now)
+        progress("入库 merge", 1, 1)
+        evaluate(con, as_of)
+        progress("规则 rules", 1, 1)
+        summary.public, summary.internal = publish(con, home, as_of, now, quarantine_query(home), {})
+        progress("发布 publish", 1, 1)
+    finally:
+        con.close()
+    return summary

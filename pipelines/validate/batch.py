@@ -1,0 +1,147 @@
+"""Validate one landed batch: flag rows in DuckDB, split good from bad, type the good, check GX agrees.
+
+Writes Parquet and files only (never the warehouse), so batches validate in parallel:
+  staged/<record_type>/<batch_id>.parquet      good rows through warehouse/staging/stg_<record_type>.sql
+  quarantine/rows/<batch_id>.parquet           bad rows with every broken rule and its Chinese reason
+  quarantine/warnings/<batch_id>.parquet       rows that go on but carry warnings
+  validation/results/<batch_id>.json           the GX validation result for the batch
+  feedback/<department>/<batch_id>_<file>.xlsx the department's feedback file
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+from pipelines.catalog import load_catalog
+from pipelines.home import Home
+from pipelines.ingest.files import LINEAGE, Batch
+from pipelines.validate import feedback
+from pipelines.validate.sql import WAREHOUSE_DIR, connect, ensure_columns, flag_columns, lit, q, run
+from pipelines.validate.suites import load_suite
+
+# GX validates the whole batch up to this many rows, and an every-k-th-row sample beyond it.
+GX_FULL_ROWS = 200_000
+
+
+class ValidationMismatch(RuntimeError):
+    """The SQL compilation of a suite disagrees with GX on the same rows: a defect, never ignored."""
+
+
+@dataclass
+class BatchValidation:
+    batch_id: str
+    record_type: str
+    rows: int
+    accepted: int
+    quarantined: int
+    warned: int
+    rule_counts: dict[str, int] = field(default_factory=dict)
+    gx_rows: int = 0
+    gx_success: bool = True
+    feedback_path: str | None = None
+
+    def save(self, home: Home) -> None:
+        path = home.validation / "batches" / f"{self.batch_id}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def render_model(path: Path, has_subject: bool) -> str:
+    """Expand the shared column lists of a staging model."""
+    sql = path.read_text(encoding="utf-8")
+    subject = (WAREHOUSE_DIR / "staging" / "_subject_columns.sql").read_text(encoding="utf-8")
+    subject = "\n".join(line for line in subject.splitlines() if not line.startswith("--"))
+    sql = sql.replace("{{ lineage_columns }}", ", ".join(LINEAGE) + ", _landed_at")
+    return sql.replace("{{ subject_columns }}", subject if has_subject else "")
+
+
+def record_id_sql(record_type: str) -> str:
+    """Stable record id: the record type and its natural key; corrections keep it."""
+    key = load_catalog().record_types[record_type].key
+    parts = ", ".join(f"coalesce({q(k)}::varchar, '')" for k in key)
+    return f"substr(md5(concat_ws('|', {lit(record_type)}, {parts})), 1, 20)"
+
+
+def validate_batch(home: Home, batch: Batch, as_of: date) -> BatchValidation:
+    """Flag, split, type and cross-check one landed batch; returns its counts."""
+    assert batch.record_type and batch.raw_path
+    rt = load_catalog().record_types[batch.record_type]
+    suite = load_suite(rt.code)
+    con = connect()
+    run(con, "set preserve_insertion_order = true")
+    try:
+        raw = f"read_parquet({lit(str(home.root / batch.raw_path))})"
+        source = ensure_columns(con, raw, list(rt.field_names))
+        errors, reasons = flag_columns(suite, as_of, "error")
+        warns, warn_reasons = flag_columns(suite, as_of, "warning")
+        work = home.validation / "work" / batch.batch_id
+        work.mkdir(parents=True, exist_ok=True)
+        flagged = work / "flagged.parquet"
+        run(con, 
+            f"copy (select *, {lit(batch.landed_at)}::timestamptz as _landed_at, {errors} as _rules, "
+            f"{reasons} as _reasons, {warns} as _warn_rules, {warn_reasons} as _warn_reasons from {source}) "
+            f"to {lit(str(flagged))} (format parquet, compression zstd)"
+        )
+        run(con, f"create view flagged as select * from read_parquet({lit(str(flagged))})")
+        run(con, "create view validated_rows as select * from flagged where len(_rules) = 0")
+
+        staged = home.staged / rt.code / f"{batch.batch_id}.parquet"
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        model = render_model(WAREHOUSE_DIR / "staging" / f"stg_{rt.code}.sql", rt.has_subject)
+        run(con, 
+            f"copy (select {record_id_sql(rt.code)} as record_id, * from ({model})) "
+            f"to {lit(str(staged))} (format parquet, compression zstd)"
+        )
+        qdir = home.quarantine_dir
+        bad = qdir / "rows" / f"{batch.batch_id}.parquet"
+        warned = qdir / "warnings" / f"{batch.batch_id}.parquet"
+        for path, where, rules, texts in ((bad, "len(_rules) > 0", "_rules", "_reasons"),
+                                          (warned, "len(_warn_rules) > 0", "_warn_rules", "_warn_reasons")):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            submitted = ", ".join(f"{lit(c)}: {q(c)}" for c in rt.field_names)
+            run(con, 
+                f"copy (select _department as department, {lit(rt.code)} as record_type, _file_name as file_name, "
+                f"_batch_id as batch_id, _row_number as row_number, {rules} as rules, "
+                f"array_to_string({texts}, '；') as reasons, to_json({{{submitted}}}) as submitted, "
+                f"_landed_at as first_seen_at from flagged where {where} order by _row_number) "
+                f"to {lit(str(path))} (format parquet)"
+            )
+        counts = dict(con.sql(
+            "select r, count(*) from (select unnest(_rules || _warn_rules) as r from flagged) group by r"
+        ).fetchall())
+        total, accepted, nwarn = con.sql(
+            "select count(*), count(*) filter (len(_rules) = 0), count(*) filter (len(_warn_rules) > 0) from flagged"
+        ).fetchall()[0]
+        result = BatchValidation(batch.batch_id, rt.code, total, accepted, total - accepted, nwarn, counts)
+        _cross_check_with_gx(con, home, batch, suite, as_of, result)
+    finally:
+        con.close()
+    result.feedback_path = str(feedback.write_batch_feedback(home, batch, bad, warned).relative_to(home.root))
+    result.save(home)
+    for p in work.iterdir():
+        p.unlink()
+    work.rmdir()
+    return result
+
+
+def _cross_check_with_gx(con, home: Home, batch: Batch, suite: dict, as_of: date, result: BatchValidation) -> None:
+    """Run the GX suite on the batch (or an every-k-th-row sample) and require the SQL flags to agree."""
+    from pipelines.validate.gx_runner import run_suite
+
+    step = max(1, -(-result.rows // GX_FULL_ROWS))
+    sample = f"_row_number % {step} = 0" if step > 1 else "true"
+    fields = [q(f) for f in load_catalog().record_types[result.record_type].field_names]
+    frame = con.sql(f"select {', '.join(fields)} from flagged where {sample} order by _row_number").df()
+    run = run_suite(result.record_type, frame, as_of, home.validation / "results", batch.batch_id)
+    sql_counts = dict(con.sql(
+        f"select r, count(*) from (select unnest(_rules || _warn_rules) as r from flagged where {sample}) group by r"
+    ).fetchall())
+    rules = {e["meta"]["rule"] for e in suite["expectations"]}
+    diff = {r: (sql_counts.get(r, 0), run.unexpected_counts.get(r, 0)) for r in rules
+            if sql_counts.get(r, 0) != run.unexpected_counts.get(r, 0)}
+    if diff:
+        raise ValidationMismatch(f"batch {batch.batch_id} ({batch.file_name}): SQL vs GX counts differ {diff}")
+    result.gx_rows, result.gx_success = run.element_count, run.success

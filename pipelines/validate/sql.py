@@ -1,0 +1,126 @@
+"""Compile a GX suite (expectations/<record_type>.json) into one DuckDB pass that flags every row.
+
+Each expectation type used in the suites has a SQL translation here: the predicate that is true
+when a row FAILS it. One query over a batch's raw Parquet yields, per row, the list of broken
+rules and their Chinese reasons; GX runs the same suite on the same rows and must agree
+(pipelines/validate/batch.py compares the counts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+WAREHOUSE_DIR = Path(__file__).resolve().parents[2] / "warehouse"
+
+
+def q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: object) -> str:
+    """A SQL literal for a string or number from a suite."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return repr(value)
+
+
+def _in_list(values: list) -> str:
+    return "(" + ", ".join(lit(v) for v in values) + ")"
+
+
+def _when(kw: dict) -> str:
+    col = q(kw["when_column"])
+    if "when_in" in kw:
+        return f"coalesce({col} in {_in_list(kw['when_in'])}, false)"
+    return f"coalesce(contains({col}, {lit(kw['when_contains'])}), false)"
+
+
+def _amount_fails(kw: dict) -> str:
+    c = q(kw["column"])
+    bad = [f"not is_decimal_text({c})"]
+    if kw.get("min_value") is not None:
+        op = "<=" if kw.get("strict_min") else "<"
+        bad.append(f"try_cast({c} as double) {op} {kw['min_value']!r}")
+    if kw.get("max_value") is not None:
+        bad.append(f"try_cast({c} as double) > {kw['max_value']!r}")
+    return f"{c} is not null and ({' or '.join(bad)})"
+
+
+FAILS: dict[str, Callable[[dict, date], str]] = {
+    "expect_column_values_to_not_be_null": lambda kw, _: f"{q(kw['column'])} is null",
+    "expect_column_values_to_be_in_set":
+        lambda kw, _: f"{q(kw['column'])} is not null and {q(kw['column'])} not in {_in_list(kw['value_set'])}",
+    "expect_column_values_to_match_regex":
+        lambda kw, _: f"{q(kw['column'])} is not null and not regexp_matches({q(kw['column'])}, {lit(kw['regex'])})",
+    "expect_column_values_to_be_delimited_subset_of_set":
+        lambda kw, _: (f"{q(kw['column'])} is not null and (len(code_list({q(kw['column'])})) = 0 or not "
+                       f"list_has_all({lit(list(kw['value_set']))}::varchar[], code_list({q(kw['column'])})))"),
+    "expect_column_values_to_be_credit_date":
+        lambda kw, _: f"{q(kw['column'])} is not null and credit_date({q(kw['column'])}) is null",
+    "expect_column_values_to_be_credit_date_not_after":
+        lambda kw, as_of: f"coalesce(credit_date({q(kw['column'])}) > date '{as_of.isoformat()}', false)",
+    "expect_column_values_to_be_decimal_amount": lambda kw, _: _amount_fails(kw),
+    "expect_column_values_to_be_valid_uscc":
+        lambda kw, _: f"{q(kw['column'])} is not null and not uscc_valid({q(kw['column'])})",
+    "expect_column_values_to_have_valid_uscc_org_code":
+        lambda kw, _: f"uscc_valid({q(kw['column'])}) and not uscc_org_code_valid({q(kw['column'])})",
+    "expect_column_values_to_be_valid_resident_id":
+        lambda kw, _: (f"{q(kw['column'])} is not null and coalesce({q(kw['id_type_column'])} = "
+                       f"{lit(kw['id_type_value'])}, false) and not rid_valid({q(kw['column'])})"),
+    "expect_column_values_to_not_be_null_when":
+        lambda kw, _: f"{_when(kw)} and {q(kw['column'])} is null",
+    "expect_multicolumn_values_to_have_one_present_when":
+        lambda kw, _: f"{_when(kw)} and " + " and ".join(f"{q(c)} is null" for c in kw["column_list"]),
+    "expect_column_pair_credit_dates_to_be_in_order":
+        lambda kw, _: f"coalesce(credit_date({q(kw['column_A'])}) > credit_date({q(kw['column_B'])}), false)",
+    "expect_column_values_to_be_at_most_when":
+        lambda kw, _: (f"{_when(kw)} and is_decimal_text({q(kw['column'])}) and "
+                       f"try_cast({q(kw['column'])} as double) > {kw['max_value']!r}"),
+}
+
+
+def connect(database: str | Path = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the project's macros loaded."""
+    con = duckdb.connect(str(database), read_only=read_only)
+    if not read_only:
+        con.execute((WAREHOUSE_DIR / "macros.sql").read_text(encoding="utf-8"))
+    return con
+
+
+def flag_columns(suite: dict, as_of: date, severity: str) -> tuple[str, str]:
+    """SQL for the list of broken rule names and the list of reasons, for one severity."""
+    rules, reasons = [], []
+    for e in suite["expectations"]:
+        meta = e["meta"]
+        if meta["severity"] != severity:
+            continue
+        fails = FAILS[e["type"]](e["kwargs"], as_of)
+        reason = lit(meta["reason"])
+        column = e["kwargs"].get("column")
+        if column and e["type"] != "expect_column_values_to_not_be_null":
+            # Show the clerk what was submitted.
+            reason = f"{reason} || '（填报值：' || coalesce({q(column)}, '空') || '）'"
+        rules.append(f"case when {fails} then {lit(meta['rule'])} end")
+        reasons.append(f"case when {fails} then {reason} end")
+    if not rules:
+        return "[]::varchar[]", "[]::varchar[]"
+    keep = "lambda x: x is not null"
+    return (f"list_filter([{', '.join(rules)}]::varchar[], {keep})",
+            f"list_filter([{', '.join(reasons)}]::varchar[], {keep})")
+
+
+def ensure_columns(con: duckdb.DuckDBPyConnection, relation: str, names: list[str]) -> str:
+    """Select from relation adding every catalogue column it lacks as null (optional columns may be absent)."""
+    have = {r[0] for r in con.sql(f"describe select * from {relation}").fetchall()}
+    extra = [f"null::varchar as {q(n)}" for n in names if n not in have]
+    return f"(select *{', ' if extra else ''}{', '.join(extra)} from {relation})"
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> None:
+    """Execute a statement and drain its result (DuckDB 2.0 refuses new work while one is pending)."""
+    con.execute(sql, params or []).fetchall()

@@ -1,0 +1,188 @@
+"""A whole pass over the hand-written fixtures: what is published, quarantined and traced, and re-runs."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+
+from pipelines.home import Home
+from pipelines.run import run_pass
+from tests.conftest import AS_OF, FIXTURES, fill_inbox
+
+
+def rows(path, query="select * from t"):
+    con = duckdb.connect()
+    con.execute(f"create view t as select * from read_parquet('{path}')")
+    rel = con.sql(query)
+    cols = rel.columns
+    return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+
+
+@pytest.fixture(scope="module")
+def passed(tmp_path_factory):
+    home = Home.resolve(tmp_path_factory.mktemp("e2e") / "home")
+    fill_inbox(home)
+    summary = run_pass(home, AS_OF, now=datetime(2026, 11, 25, 8, tzinfo=UTC))
+    return home, summary
+
+
+def public(home, name):
+    latest = json.loads((home.exports / "public" / "latest.json").read_text())
+    return rows(home.exports / "public" / latest["path"] / name)
+
+
+def internal(home, name):
+    latest = json.loads((home.exports / "internal" / "latest.json").read_text())
+    return rows(home.exports / "internal" / latest["path"] / name)
+
+
+def test_penalties_published_are_exactly_the_disclosable_ones(passed):
+    home, _ = passed
+    got = {r["decision_no"] for r in public(home, "penalties.parquet")}
+    # 101号: repair dated before the 3-month minimum does not count; 57号: natural person, masked;
+    # 130号: 吊销 makes it 严重. Hidden: warning-only, minor, expired (old regime 1 year), withdrawn, repaired.
+    assert got == {"盘市监处罚〔2025〕101号", "盘市监处罚〔2024〕57号", "盘市监处罚〔2025〕130号"}
+    person = next(r for r in public(home, "penalties.parquet") if r["decision_no"] == "盘市监处罚〔2024〕57号")
+    assert person["id_no_masked"] == "211102********0011" and person["uscc"] is None
+    serious = next(r for r in public(home, "penalties.parquet") if r["decision_no"].endswith("130号"))
+    assert serious["severity"] == "严重" and str(serious["disclosure_until"]) == "2028-08-31"
+
+
+def test_hidden_penalties_carry_their_reason(passed):
+    home, _ = passed
+    status = {r["decision_no"]: r["hidden_reason"] for r in internal(home, "penalties_status.parquet")}
+    assert status["盘市监处罚〔2025〕102号"] == "not_disclosable"      # 警告 only
+    assert status["盘市监处罚〔2025〕9号"] == "minor"
+    assert status["盘住建罚〔2022〕3号"] == "expired"
+    assert status["盘市监处罚〔2024〕88号"] == "withdrawn"
+    assert status["盘市监处罚〔2024〕30号"] == "repaired"
+    assert status["盘市监处罚〔2026〕15号"] == "not_disclosable"     # 轻微 from 2026-04-01
+
+
+def test_lists_removal_and_red_suspension(passed):
+    home, _ = passed
+    black = {r["decision_no"] for r in public(home, "blacklist.parquet")}
+    red = {r["decision_no"] for r in public(home, "redlist.parquet")}
+    assert black == {"盘人社认〔2025〕5号"}                 # the market_serious entry was removed
+    assert red == {"盘税认〔2026〕1号"}                     # honest_model suspended: its subject is blacklisted
+    lists = {r["decision_no"]: r["state"] for r in internal(home, "lists_status.parquet")}
+    assert lists["盘发改认〔2025〕2号"] == "suspended" and lists["盘市监认〔2024〕4号"] == "removed"
+    wage = next(r for r in public(home, "blacklist.parquet") if r["list_type"] == "wage_arrears")
+    assert str(wage["valid_to"]) == "2028-05-31"           # default term of 36 months
+
+
+def test_licenses_commitments_other_dishonesty(passed):
+    home, _ = passed
+    assert {r["decision_no"] for r in public(home, "licenses.parquet")} == {
+        "盘审批食经〔2024〕12号", "盘审批建〔2025〕7号"}
+    assert {r["commitment_no"] for r in public(home, "commitments.parquet")} == {"CN2025001"}
+    other = public(home, "other_dishonesty.parquet")
+    assert [(r["event_no"], r["id_no_masked"]) for r in other] == [("SW2025001", "211102********0011")]
+
+
+def test_every_broken_row_is_quarantined_with_its_rule_and_traceable(passed):
+    home, _ = passed
+    q = internal(home, "quarantine.parquet")
+    got = {(r["record_type"], r["row_number"], tuple(r["rules"])) for r in q}
+    expected = {
+        ("admin_penalty", 6, ("uscc.uscc_check",)),
+        ("admin_penalty", 7, ("fine_amount.required_when_fine",)),
+        ("admin_license", 4, ("valid_to.not_before_valid_from",)),
+        ("list_entry", 5, ("list_type.code_table",)),
+        ("commitment", 3, ("breach_content.required_when_breached",)),
+        ("other_dishonesty", 2, ("id_no.resident_id_check",)),
+        ("discipline_feedback", 2, ("measure_code.code_table",)),
+        ("list_removal", 2, ("refers_to.unknown",)),
+        ("repair", 2, ("repair.before_minimum",)),
+        ("repair", 3, ("refers_to.unknown",)),
+    }
+    assert expected <= got
+    for r in q:
+        assert r["file_name"].endswith(".csv") and r["department"] and r["reasons"]
+        assert re.search(r"[\u4e00-\u9fff]", r["reasons"])
+
+
+def test_every_submitted_row_is_accounted_for(passed):
+    home, summary = passed
+    submitted = sum(v.rows for v in summary.validations)
+    assert submitted == sum(len(open(p, encoding="utf-8").read().splitlines()) - 1
+                            for p in FIXTURES.glob("*.csv"))
+    assert all(v.accepted + v.quarantined == v.rows for v in summary.validations)
+    batches = internal(home, "batches.parquet")
+    assert {b["status"] for b in batches} == {"landed"} and len(batches) == 10
+
+
+def test_feedback_file_lists_rejected_rows_in_chinese(passed):
+    from openpyxl import load_workbook
+
+    home, _ = passed
+    [path] = list((home.feedback / "scjg").glob("*admin_penalty*.xlsx"))
+    wb = load_workbook(path)
+    detail = list(wb["退回明细"].iter_rows(values_only=True))
+    assert detail[0][:3] == ("行号", "问题规则", "原因说明")
+    assert {r[0] for r in detail[1:]} == {6, 7}
+    assert any("统一社会信用代码" in r[2] for r in detail[1:])
+
+
+def test_manifest_and_latest_pointer(passed):
+    home, _ = passed
+    latest = json.loads((home.exports / "public" / "latest.json").read_text())
+    version_dir = home.exports / "public" / latest["path"]
+    manifest = json.loads((version_dir / "manifest.json").read_text())
+    assert manifest["as_of"] == "2026-11-25" and manifest["previous_version"] is None
+    for f in manifest["files"]:
+        assert (version_dir / f["name"]).stat().st_size == f["bytes"]
+        assert f["rows"] == len(rows(version_dir / f["name"]))
+    assert not list((home.exports / "public" / "versions").glob(".tmp-*"))
+
+
+def test_rerun_with_nothing_new_changes_no_public_row_and_correction_updates_exactly_it(tmp_path):
+    home = Home.resolve(tmp_path / "home")
+    fill_inbox(home)
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 8, tzinfo=UTC))
+    before = {f: public(home, f) for f in ("penalties.parquet", "blacklist.parquet", "licenses.parquet")}
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 9, tzinfo=UTC))
+    assert {f: public(home, f) for f in before} == before
+    assert public(home, "changes.parquet") == []
+
+    # A department corrects one penalty: same key, new content.
+    lines = (FIXTURES / "admin_penalty.csv").read_text(encoding="utf-8").splitlines()
+    corrected = [lines[0]] + [lines[1].replace("罚款2.5万元", "罚款2.8万元").replace(",2.5,", ",2.8,")]
+    (home.inbox / "scjg" / "admin_penalty_2025-11_correction.csv").write_text("\n".join(corrected) + "\n",
+                                                                             encoding="utf-8")
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 10, tzinfo=UTC))
+    changes = public(home, "changes.parquet")
+    old = {r["record_id"]: r for r in before["penalties.parquet"]}
+    new = {r["record_id"]: r for r in public(home, "penalties.parquet")}
+    assert [(c["op"], c["file"]) for c in changes] == [("update", "penalties.parquet")]
+    rid = changes[0]["record_id"]
+    assert new[rid]["decision_no"] == "盘市监处罚〔2025〕101号" and float(new[rid]["fine_amount"]) == 2.8
+    assert {k: v for k, v in new.items() if k != rid} == {k: v for k, v in old.items() if k != rid}
+
+    # Both versions are kept in the warehouse history with the time each was learned.
+    hist = internal(home, "penalties_status.parquet")
+    assert len([r for r in hist if r["record_id"] == rid]) == 1
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    versions = con.sql(f"select learned_at, superseded_at from admin_penalty_history where record_id = '{rid}' "
+                       "order by version_seq").fetchall()
+    con.close()
+    assert len(versions) == 2 and versions[0][1] is not None and versions[1][1] is None
+
+
+def test_no_public_file_contains_an_identity_number(passed):
+    home, _ = passed
+    latest = json.loads((home.exports / "public" / "latest.json").read_text())
+    pattern = re.compile(r"\d{17}[\dX]")
+    from stdnum.cn import ric
+
+    for f in (home.exports / "public" / latest["path"]).glob("*.parquet"):
+        for r in rows(f):
+            for v in r.values():
+                for m in pattern.findall(str(v)):
+                    assert not ric.is_valid(m) or not ric.calc_check_digit(m[:17]) == m[17], (f.name, v)
+
+

@@ -1,0 +1,68 @@
+-- list_memberships: every current list entry with its effective term and its state on as_of.
+create or replace table list_memberships as
+with entries as (
+    select e.*, lt.name as list_name, lt.colour, lt.default_term_months
+    from list_entry as e
+    join list_types as lt on lt.code = e.list_type
+),
+
+removals as (
+    select list_type, entry_decision_no, subject_key, min(removal_date) as removed_on,
+           arg_min(removal_reason, removal_date) as removal_reason
+    from list_removal
+    where removal_date <= getvariable('as_of')
+    group by all
+),
+
+repairs as (
+    select target_record_id, min(repair_date) as repaired_on
+    from repair_outcomes where outcome = 'applied' group by all
+),
+
+termed as (
+    select
+        e.*,
+        coalesce(e.valid_to, (e.valid_from + to_months(e.default_term_months) - interval 1 day)::date)
+            as effective_valid_to,
+        rm.removed_on, rm.removal_reason, rp.repaired_on
+    from entries as e
+    left join removals as rm
+        on rm.list_type = e.list_type and rm.entry_decision_no = e.decision_no and rm.subject_key = e.subject_key
+    left join repairs as rp on rp.target_record_id = e.record_id
+),
+
+stated as (
+    select
+        *,
+        case
+            when repaired_on is not null then 'repaired'
+            when removed_on is not null then 'removed'
+            when valid_from > getvariable('as_of') then 'not_started'
+            when effective_valid_to < getvariable('as_of') then 'expired'
+            else 'active'
+        end as base_state
+    from termed
+),
+
+-- A red entry is suspended while its subject has an active black entry or a disclosed serious penalty.
+conflicts as (
+    select distinct subject_key from stated where colour = 'black' and base_state = 'active'
+    union
+    select distinct subject_key from dishonesty_windows as w
+    where w.class = '严重' and w.is_disclosable and w.status <> '撤销'
+      and w.decision_date <= getvariable('as_of') and w.disclosure_until >= getvariable('as_of')
+      and w.record_id not in (select target_record_id from repair_outcomes where outcome = 'applied')
+),
+
+final as (
+    select
+        s.*,
+        case
+            when s.colour = 'red' and s.base_state = 'active' and c.subject_key is not null then 'suspended'
+            else s.base_state
+        end as state
+    from stated as s
+    left join conflicts as c on c.subject_key = s.subject_key
+)
+
+select * from final;

@@ -1,0 +1,44 @@
+-- mart_other_dishonesty: other dishonesty records, disclosed under the same windows as penalties of their class.
+create or replace table mart_other_dishonesty as
+with records as (
+    select * from other_dishonesty
+),
+
+windows as (
+    select * from dishonesty_windows where record_type = 'other_dishonesty'
+),
+
+repaired as (
+    select target_record_id, min(repair_date) as repaired_on
+    from repair_outcomes where outcome = 'applied' group by all
+),
+
+final as (
+    select
+        o.record_id,
+        o.subject_key,
+        o.subject_name,
+        o.subject_category,
+        case when o.subject_category <> '自然人' then o.uscc end as uscc,
+        mask_id(o.subject_category, o.id_no) as id_no_masked,
+        o.source_unit,
+        o.event_no,
+        o.category,
+        o.description,
+        o.amount,
+        o.event_date,
+        o.severity,
+        w.disclosure_until,
+        case
+            when r.repaired_on is not null then 'repaired'
+            when is_minor(o.subject_category, o.id_no, o.event_date) then 'minor'
+            when not coalesce(w.is_disclosable, false) then 'not_disclosable'
+            when o.event_date > getvariable('as_of') then 'not_yet'
+            when w.disclosure_until < getvariable('as_of') then 'expired'
+        end as hidden_reason
+    from records as o
+    join windows as w using (record_id)
+    left join repaired as r on r.target_record_id = o.record_id
+)
+
+select * from final;

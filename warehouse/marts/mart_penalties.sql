@@ -1,0 +1,51 @@
+-- mart_penalties: every current penalty with its public columns and why it is hidden on as_of (null = public).
+create or replace table mart_penalties as
+with penalties as (
+    select * from admin_penalty
+),
+
+windows as (
+    select * from dishonesty_windows where record_type = 'admin_penalty'
+),
+
+repaired as (
+    select target_record_id, min(repair_date) as repaired_on
+    from repair_outcomes where outcome = 'applied' group by all
+),
+
+final as (
+    select
+        p.record_id,
+        p.subject_key,
+        p.subject_name,
+        p.subject_category,
+        case when p.subject_category <> '自然人' then p.uscc end as uscc,
+        mask_id(p.subject_category, p.id_no) as id_no_masked,
+        p.source_unit,
+        p.decision_no,
+        p.violation_type,
+        p.violation_facts,
+        p.legal_basis,
+        p.penalty_types,
+        p.penalty_content,
+        p.fine_amount,
+        p.confiscated_amount,
+        p.decision_date,
+        w.disclosure_until,
+        p.authority,
+        w.class as severity,
+        w.regime,
+        case
+            when p.status = '撤销' then 'withdrawn'
+            when r.repaired_on is not null then 'repaired'
+            when is_minor(p.subject_category, p.id_no, p.decision_date) then 'minor'
+            when not coalesce(w.is_disclosable, false) then 'not_disclosable'
+            when p.decision_date > getvariable('as_of') then 'not_yet'
+            when w.disclosure_until < getvariable('as_of') then 'expired'
+        end as hidden_reason
+    from penalties as p
+    join windows as w using (record_id)
+    left join repaired as r on r.target_record_id = p.record_id
+)
+
+select * from final;
