@@ -13,6 +13,7 @@ from pipelines.publish.exports import Version, publish
 from pipelines.rules.evaluate import evaluate
 from pipelines.validate import feedback
 from pipelines.validate.batch import BatchValidation, validate_batch
+from pipelines.validate.gx_runner import build_data_docs
 from pipelines.validate.sql import lit
 
 Progress = Callable[[str, int, int], None]
@@ -52,6 +53,8 @@ def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Pr
     for i, b in enumerate(todo, 1):
         summary.validations.append(validate_batch(home, b, as_of))
         progress("校验 validate", i, len(todo))
+    if todo:
+        build_data_docs(home.validation / "results", home.validation / "docs")
 
 
 def quarantine_query(home: Home) -> str:

@@ -8,14 +8,17 @@ create or replace macro norm_code(v) as
 
 -- USCC (GB 32100-2015): 31-symbol alphabet, check character over positions 1..17, weights 3^(i-1) mod 31.
 create or replace macro uscc_check_char(c) as
-    substr('0123456789ABCDEFGHJKLMNPQRTUWXY', ((31 - (((instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[1]) - 1) * 1 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[2]) - 1) * 3 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[3]) - 1) * 9 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[4]) - 1) * 27 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[5]) - 1) * 19 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[6]) - 1) * 26 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[7]) - 1) * 16 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[8]) - 1) * 17 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[9]) - 1) * 20 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[10]) - 1) * 29 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[11]) - 1) * 25 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[12]) - 1) * 13 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[13]) - 1) * 8 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[14]) - 1) * 24 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[15]) - 1) * 10 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[16]) - 1) * 30 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[17]) - 1) * 28) % 31)) % 31) + 1, 1);
+    substr('0123456789ABCDEFGHJKLMNPQRTUWXY', ((31 - list_sum(list_transform(list_zip(string_split(c[1:17], ''), [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]),
+        lambda p: (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', p[1]) - 1) * p[2]))::bigint % 31) % 31)::bigint + 1, 1);
 create or replace macro uscc_valid(v) as
     coalesce(regexp_full_match(norm_code(v), '[0-9A-HJ-NP-RTUW-Y]{18}')
              and uscc_check_char(norm_code(v)) = norm_code(v)[18], false);
 
 -- The organisation code inside a USCC (positions 9..17, GB 11714): letters count A=10..Z=35.
 create or replace macro org_code_check_ok(c) as
-    11 - (((instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[9]) - 1) * 3 + (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[10]) - 1) * 7 + (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[11]) - 1) * 9 + (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[12]) - 1) * 10 + (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[13]) - 1) * 5 + (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[14]) - 1) * 8 + (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[15]) - 1) * 4 + (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[16]) - 1) * 2) % 11) = case c[17] when 'X' then 10 when '0' then 11 else try_cast(c[17] as int) end;
+    11 - (list_sum(list_transform(list_zip(string_split(c[9:16], ''), [3, 7, 9, 10, 5, 8, 4, 2]),
+        lambda p: (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', p[1]) - 1) * p[2])) % 11)
+    = case c[17] when 'X' then 10 when '0' then 11 else try_cast(c[17] as int) end;
 create or replace macro uscc_org_code_valid(v) as org_code_check_ok(norm_code(v));
 
 -- Dates: YYYY-MM-DD, YYYY/MM/DD, YYYY年MM月DD日 or YYYYMMDD, years 1900..2099.
@@ -29,21 +32,24 @@ create or replace macro credit_date(v) as (
 
 -- Resident identity number (GB 11643-1999); the legacy 15-digit form is upgraded by inserting 19.
 create or replace macro rid_check_char(c) as
-    substr('10X98765432', ((c[1]::int * 7 + c[2]::int * 9 + c[3]::int * 10 + c[4]::int * 5 + c[5]::int * 8 + c[6]::int * 4 + c[7]::int * 2 + c[8]::int * 1 + c[9]::int * 6 + c[10]::int * 3 + c[11]::int * 7 + c[12]::int * 9 + c[13]::int * 10 + c[14]::int * 5 + c[15]::int * 8 + c[16]::int * 4 + c[17]::int * 2) % 11) + 1, 1);
-create or replace macro rid18(v) as (
+    substr('10X98765432', (list_sum(list_transform(list_zip(string_split(c[1:17], ''),
+        [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]), lambda p: p[1]::int * p[2]))::bigint % 11) + 1, 1);
+create or replace macro rid_with_check(body) as body || rid_check_char(body);
+create or replace macro rid18_normalized(n) as (
     case
-        when regexp_full_match(norm_code(v), '\d{17}[0-9X]') then norm_code(v)
-        when regexp_full_match(norm_code(v), '\d{15}')
-            then (norm_code(v)[1:6] || '19' || norm_code(v)[7:15]) || rid_check_char(norm_code(v)[1:6] || '19' || norm_code(v)[7:15])
+        when regexp_full_match(n, '\d{17}[0-9X]') then n
+        when regexp_full_match(n, '\d{15}') then rid_with_check(n[1:6] || '19' || n[7:15])
     end);
-create or replace macro rid_valid(v) as
-    coalesce(rid18(v) is not null
-             and try_strptime(rid18(v)[7:14], '%Y%m%d') is not null
-             and rid18(v)[7:10]::int >= 1900
-             and rid_check_char(rid18(v)) = rid18(v)[18], false);
+create or replace macro rid18(v) as rid18_normalized(norm_code(v));
+create or replace macro rid_valid_18(r) as
+    coalesce(r is not null
+             and try_strptime(r[7:14], '%Y%m%d') is not null
+             and r[7:10]::int >= 1900
+             and rid_check_char(r) = r[18], false);
+create or replace macro rid_valid(v) as rid_valid_18(rid18(v));
 
 -- Amounts: plain decimals (万元 unless the header says otherwise).
-create or replace macro is_decimal_text(v) as regexp_full_match(v, '-?\d+(\.\d+)?');
+create or replace macro is_decimal_text(v) as regexp_full_match(trim(v), '-?\d+(\.\d+)?');
 
 -- A multi-valued code list ("罚款；警告" / "罚款、警告" / "罚款;警告") as a clean list.
 create or replace macro code_list(v) as

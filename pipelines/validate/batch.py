@@ -19,7 +19,7 @@ from pipelines.catalog import load_catalog
 from pipelines.home import Home
 from pipelines.ingest.files import LINEAGE, Batch
 from pipelines.validate import feedback
-from pipelines.validate.sql import WAREHOUSE_DIR, connect, ensure_columns, flag_columns, lit, q, run
+from pipelines.validate.sql import WAREHOUSE_DIR, connect, ensure_columns, flag_query, lit, q, run
 from pipelines.validate.suites import load_suite
 
 # GX validates the whole batch up to this many rows, and an every-k-th-row sample beyond it.
@@ -74,16 +74,12 @@ def validate_batch(home: Home, batch: Batch, as_of: date) -> BatchValidation:
     run(con, "set preserve_insertion_order = true")
     try:
         raw = f"read_parquet({lit(str(home.root / batch.raw_path))})"
-        source = ensure_columns(con, raw, list(rt.field_names))
-        errors, reasons = flag_columns(suite, as_of, "error")
-        warns, warn_reasons = flag_columns(suite, as_of, "warning")
+        source = ensure_columns(con, raw, list(rt.field_names), {"_landed_at": f"{lit(batch.landed_at)}::timestamptz"})
         work = home.validation / "work" / batch.batch_id
         work.mkdir(parents=True, exist_ok=True)
         flagged = work / "flagged.parquet"
         run(con, 
-            f"copy (select *, {lit(batch.landed_at)}::timestamptz as _landed_at, {errors} as _rules, "
-            f"{reasons} as _reasons, {warns} as _warn_rules, {warn_reasons} as _warn_reasons from {source}) "
-            f"to {lit(str(flagged))} (format parquet, compression zstd)"
+            f"copy ({flag_query(suite, as_of, source)}) to {lit(str(flagged))} (format parquet, compression zstd)"
         )
         run(con, f"create view flagged as select * from read_parquet({lit(str(flagged))})")
         run(con, "create view validated_rows as select * from flagged where len(_rules) = 0")

@@ -92,32 +92,44 @@ def connect(database: str | Path = ":memory:", read_only: bool = False) -> duckd
     return con
 
 
-def flag_columns(suite: dict, as_of: date, severity: str) -> tuple[str, str]:
-    """SQL for the list of broken rule names and the list of reasons, for one severity."""
-    rules, reasons = [], []
-    for e in suite["expectations"]:
+def flag_query(suite: dict, as_of: date, source: str) -> str:
+    """One query over source adding _rules/_reasons (errors) and _warn_rules/_warn_reasons (warnings).
+
+    Each expectation's predicate is evaluated once, as a boolean column, then gathered into lists.
+    """
+    checks, lists = [], {"error": ([], []), "warning": ([], [])}
+    for i, e in enumerate(suite["expectations"]):
         meta = e["meta"]
-        if meta["severity"] != severity:
-            continue
-        fails = FAILS[e["type"]](e["kwargs"], as_of)
+        flag = f"__fails_{i}"
+        checks.append(f"{FAILS[e['type']](e['kwargs'], as_of)} as {flag}")
         reason = lit(meta["reason"])
         column = e["kwargs"].get("column")
         if column and e["type"] != "expect_column_values_to_not_be_null":
             # Show the clerk what was submitted.
             reason = f"{reason} || '（填报值：' || coalesce({q(column)}, '空') || '）'"
-        rules.append(f"case when {fails} then {lit(meta['rule'])} end")
-        reasons.append(f"case when {fails} then {reason} end")
-    if not rules:
-        return "[]::varchar[]", "[]::varchar[]"
-    keep = "lambda x: x is not null"
-    return (f"list_filter([{', '.join(rules)}]::varchar[], {keep})",
-            f"list_filter([{', '.join(reasons)}]::varchar[], {keep})")
+        rules, reasons = lists[meta["severity"]]
+        rules.append(f"case when {flag} then {lit(meta['rule'])} end")
+        reasons.append(f"case when {flag} then {reason} end")
+
+    def gather(items: list[str]) -> str:
+        if not items:
+            return "[]::varchar[]"
+        return f"list_filter([{', '.join(items)}]::varchar[], lambda x: x is not null)"
+
+    flags = ", ".join(f"__fails_{i}" for i in range(len(checks)))
+    return (
+        f"select * exclude ({flags}), {gather(lists['error'][0])} as _rules, {gather(lists['error'][1])} as _reasons, "
+        f"{gather(lists['warning'][0])} as _warn_rules, {gather(lists['warning'][1])} as _warn_reasons "
+        f"from (select *, {', '.join(checks)} from {source})"
+    )
 
 
-def ensure_columns(con: duckdb.DuckDBPyConnection, relation: str, names: list[str]) -> str:
+def ensure_columns(con: duckdb.DuckDBPyConnection, relation: str, names: list[str],
+                   added: dict[str, str] | None = None) -> str:
     """Select from relation adding every catalogue column it lacks as null (optional columns may be absent)."""
     have = {r[0] for r in con.sql(f"describe select * from {relation}").fetchall()}
     extra = [f"null::varchar as {q(n)}" for n in names if n not in have]
+    extra += [f"{expr} as {q(name)}" for name, expr in (added or {}).items()]
     return f"(select *{', ' if extra else ''}{', '.join(extra)} from {relation})"
 
 
