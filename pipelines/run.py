@@ -44,12 +44,14 @@ def collect(home: Home, summary: PassSummary, progress: Progress) -> None:
         progress("收集 collect", i, len(depts))
 
 
-def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Progress) -> None:
-    """Validate every landed batch that has no validation result yet."""
+def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Progress,
+                     department: str | None = None) -> None:
+    """Validate every landed batch (of one department, or all) that has no validation result yet."""
     batches = load_batches(home)
     summary.batches = batches
     todo = [b for b in batches.values()
-            if b.status == "landed" and not (home.validation / "batches" / f"{b.batch_id}.json").exists()]
+            if b.status == "landed" and department in (None, b.department)
+            and not (home.validation / "batches" / f"{b.batch_id}.json").exists()]
     for i, b in enumerate(todo, 1):
         summary.validations.append(validate_batch(home, b, as_of))
         progress("校验 validate", i, len(todo))
@@ -78,6 +80,21 @@ def quarantine_query(home: Home) -> str:
         order by first_seen_at, department, file_name, row_number"""
 
 
+def merge_and_publish(home: Home, as_of: date, now: datetime, summary: PassSummary, progress: Progress,
+                      version: str | None = None) -> None:
+    """The single-writer steps: merge new batches, evaluate the rules on as_of, publish a version."""
+    con = open_warehouse(home)
+    try:
+        merge(con, home, now)
+        progress("入库 merge", 1, 1)
+        evaluate(con, as_of)
+        progress("规则 rules", 1, 1)
+        summary.public, summary.internal = publish(con, home, as_of, now, quarantine_query(home), {}, version)
+        progress("发布 publish", 1, 1)
+    finally:
+        con.close()
+
+
 def run_pass(home: Home, as_of: date, progress: Progress | None = None, now: datetime | None = None) -> PassSummary:
     """A whole pass; raises if it cannot complete, leaving the previous export version as the latest."""
     progress = progress or (lambda *_: None)
@@ -85,14 +102,5 @@ def run_pass(home: Home, as_of: date, progress: Progress | None = None, now: dat
     summary = PassSummary(as_of)
     collect(home, summary, progress)
     validate_pending(home, as_of, summary, progress)
-    con = open_warehouse(home)
-    try:
-        merge(con, home, now)
-        progress("入库 merge", 1, 1)
-        evaluate(con, as_of)
-        progress("规则 rules", 1, 1)
-        summary.public, summary.internal = publish(con, home, as_of, now, quarantine_query(home), {})
-        progress("发布 publish", 1, 1)
-    finally:
-        con.close()
+    merge_and_publish(home, as_of, now, summary, progress)
     return summary

@@ -92,14 +92,24 @@ def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | Non
 def _finish(home: Home, audience: str, staging: Path, version: str, manifest: dict) -> Path:
     _write_atomic(staging / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
     final = home.exports / audience / "versions" / version
+    if final.exists():
+        latest = read_latest(home, audience)
+        if latest and latest["version"] == version:
+            raise FileExistsError(f"version {version} is already published and immutable")
+        shutil.rmtree(final)  # a retried task's earlier attempt, never pointed at
     staging.rename(final)
     return final
 
 
 def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at: datetime,
-            quarantine_query: str, internal_files: dict[str, str]) -> tuple[Version, Version]:
-    """Write the public and internal versions for as_of, then switch both latest.json pointers."""
-    version = created_at.strftime("%Y%m%dT%H%M%S%fZ")
+            quarantine_query: str, internal_files: dict[str, str],
+            version: str | None = None) -> tuple[Version, Version]:
+    """Write the public and internal versions for as_of, then switch both latest.json pointers.
+
+    version defaults to the creation time; Airflow passes one derived from its run so a retried task
+    rewrites the same version instead of adding another.
+    """
+    version = version or created_at.strftime("%Y%m%dT%H%M%S%fZ")
     created = created_at.isoformat(timespec="seconds").replace("+00:00", "Z")
     out: list[Version] = []
 
