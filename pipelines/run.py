@@ -18,6 +18,15 @@ from pipelines.validate.sql import lit
 
 Progress = Callable[[str, int, int], None]
 
+# Internal files the publication contract names, with the columns it requires first.
+INTERNAL_CONTRACT_FILES = {
+    "discipline_targets.parquet": "select * from discipline_targets",
+    "discipline_feedback_coverage.parquet": "select * from discipline_feedback_coverage",
+    "subject_grades.parquet": "select * from subject_grades",
+    "debt_ledger.parquet": "select * from debt_ledger_status",
+    "gov_dishonesty.parquet": "select * from gov_dishonesty",
+}
+
 
 @dataclass
 class PassSummary:
@@ -89,7 +98,7 @@ def merge_and_publish(home: Home, as_of: date, now: datetime, summary: PassSumma
         progress("入库 merge", 1, 1)
         evaluate(con, as_of)
         progress("规则 rules", 1, 1)
-        summary.public, summary.internal = publish(con, home, as_of, now, quarantine_query(home), {}, version)
+        summary.public, summary.internal = publish(con, home, as_of, now, quarantine_query(home), INTERNAL_CONTRACT_FILES, version)
         progress("发布 publish", 1, 1)
     finally:
         con.close()

@@ -186,3 +186,32 @@ def test_no_public_file_contains_an_identity_number(passed):
                     assert not ric.is_valid(m) or not ric.calc_check_digit(m[:17]) == m[17], (f.name, v)
 
 
+
+
+def test_internal_contract_files(passed):
+    home, _ = passed
+    targets = internal(home, "discipline_targets.parquet")
+    wage = {(t["implementing_dept"], t["measure_code"]) for t in targets if t["list_type"] == "wage_arrears"}
+    assert wage == {("cz", "P01"), ("ggzy", "P02"), ("cz", "P03"), ("jr", "P04"), ("scjg", "P06"), ("fgw", "P07")}
+    assert all(t["uscc"] == "91211104MA0T22229X" for t in targets if t["list_type"] == "wage_arrears")
+    assert {t["measure_code"] for t in targets if t["list_type"] == "tax_a"} == {"I01", "I02", "I03"}
+    coverage = {(c["implementing_dept"], c["measure_code"]): c["with_feedback"]
+                for c in internal(home, "discipline_feedback_coverage.parquet")}
+    assert coverage[("cz", "P01")] == 1 and coverage[("jr", "P04")] == 0
+
+    grades = {g["subject_key"]: g for g in internal(home, "subject_grades.parquet")}
+    assert grades["91211104MA0T22229X"]["grade"] == "D"          # on the wage-arrears blacklist
+    assert grades["91211100MA0Q12343C"]["grade"] == "B"          # red list, but a disclosed penalty
+    assert float(grades["91211104MA0T22229X"]["inspection_ratio_min"]) == 0.61
+
+    ledger = {d["ledger_no"]: d for d in internal(home, "debt_ledger.parquet")}
+    assert ledger["QQ2025001"]["status"] == "已清偿" and str(ledger["QQ2025001"]["outstanding_amount"]) == "0.0000"
+    assert str(ledger["QQ2025001"]["repaid_amount"]) == "1250.5678"
+    assert ledger["QQ2025002"]["status"] == "未清偿" and str(ledger["QQ2025002"]["due_date"]) == "2025-04-11"
+    assert str(ledger["QQ2025003"]["due_date"]) == "2025-04-15"
+    assert "QQ2025004" not in ledger                              # agreed 90 days for a 机关: quarantined
+    gov = internal(home, "gov_dishonesty.parquet")
+    assert [(g["debtor_uscc"], g["ledger_no"]) for g in gov] == [("11211100826024164P", "QQ2025003")]
+    q = {(r["record_type"], r["row_number"], tuple(r["rules"])) for r in internal(home, "quarantine.parquet")}
+    assert ("debt_payment", 3, ("refers_to.unknown",)) in q
+    assert ("debt_ledger", 4, ("agreed_term_days.public_body_max_60",)) in q

@@ -23,6 +23,9 @@ MODELS = (
     "mart_licenses",
     "mart_lists",
     "mart_commitments",
+    "debt_ledger_status",
+    "discipline_targets",
+    "subject_grades",
     "pending_references",
 )
 

@@ -32,6 +32,16 @@ final as (
         end,
         _landed_at
     from repairs
+    union all
+    select
+        _department, 'debt_payment', _file_name, _row_number, [problem],
+        case problem
+            when 'refers_to.unknown' then '台账编号' || ledger_no || '尚无对应的清欠台账，待台账报送后自动处理'
+            else '清偿金额累计超过欠款金额（欠款' || owed::varchar || '万元，累计清偿' || repaid_through::varchar || '万元）'
+        end,
+        _landed_at
+    from debt_payments_checked
+    where problem is not null
 )
 
 select * from final;

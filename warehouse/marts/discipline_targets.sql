@@ -1,0 +1,53 @@
+-- discipline_targets: who each implementing department must apply which measure to on as_of, and on what basis.
+-- A measure applies from the entry's start until its end, removal or repair (list_memberships.state).
+create or replace table discipline_targets as
+with active_entries as (
+    select * from list_memberships where state = 'active'
+),
+
+measure_lists as (
+    select code as measure_code, name as measure_name, kind, implementing_dept, unnest(list_types) as list_type
+    from measures
+),
+
+final as (
+    select
+        m.implementing_dept,
+        m.measure_code,
+        m.measure_name,
+        m.kind,
+        e.subject_key,
+        e.subject_name,
+        case when e.subject_category <> '自然人' then e.uscc end as uscc,
+        case when e.subject_category = '自然人' then e.id_no end as id_no,
+        e.list_type,
+        e.decision_no as basis_decision_no,
+        e.record_id as basis_record_id,
+        e.valid_from,
+        e.effective_valid_to as valid_to
+    from active_entries as e
+    join measure_lists as m using (list_type)
+)
+
+select * from final order by implementing_dept, measure_code, subject_key;
+
+-- discipline_feedback_coverage: share of targets with feedback, per department and measure.
+create or replace table discipline_feedback_coverage as
+with feedback as (
+    select distinct measure_code, basis_decision_no, subject_key from discipline_feedback
+    where action_date <= getvariable('as_of')
+),
+
+final as (
+    select
+        t.implementing_dept,
+        t.measure_code,
+        count(*) as targets,
+        count(f.measure_code) as with_feedback,
+        round(count(f.measure_code) / count(*), 4) as feedback_share
+    from discipline_targets as t
+    left join feedback as f using (measure_code, basis_decision_no, subject_key)
+    group by all
+)
+
+select * from final order by all;

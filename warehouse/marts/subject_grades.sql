@@ -1,0 +1,56 @@
+-- subject_grades: A (best) … D per subject on as_of (domain.md §6), with the 双随机 sampling ratio.
+create or replace table grade_scheme as
+select * from (values
+    ('A', 0.00, 0.05),
+    ('B', 0.05, 0.20),
+    ('C', 0.21, 0.60),
+    ('D', 0.61, 1.00)
+) as t(grade, inspection_ratio_min, inspection_ratio_max);
+
+create or replace table subject_grades as
+with facts as (
+    select subject_key, 'black' as fact, '黑名单：' || list_name || '（' || decision_no || '）' as reason
+    from list_memberships where colour = 'black' and state = 'active'
+    union all
+    select subject_key, 'serious', '严重失信记录公示中（' || decision_no || '）'
+    from mart_penalties where hidden_reason is null and severity = '严重'
+    union all
+    select subject_key, 'serious', '严重失信记录公示中（' || event_no || '）'
+    from mart_other_dishonesty where hidden_reason is null and severity = '严重'
+    union all
+    select subject_key, 'negative', '失信记录公示中（' || decision_no || '）'
+    from mart_penalties where hidden_reason is null and severity <> '严重'
+    union all
+    select subject_key, 'negative', '失信记录公示中（' || event_no || '）'
+    from mart_other_dishonesty where hidden_reason is null and severity <> '严重'
+    union all
+    select debtor_uscc, 'negative', '政务失信：逾期未清偿账款（' || ledger_no || '）' from gov_dishonesty
+    union all
+    select subject_key, 'red', '红名单：' || list_name || '（' || decision_no || '）'
+    from list_memberships where colour = 'red' and state = 'active'
+),
+
+graded as (
+    select
+        s.subject_key,
+        s.uscc,
+        s.id_no,
+        s.subject_name,
+        case
+            when bool_or(f.fact = 'black') then 'D'
+            when bool_or(f.fact = 'serious') then 'C'
+            when bool_or(f.fact = 'red') and not bool_or(f.fact in ('negative', 'serious', 'black')) then 'A'
+            else 'B'
+        end as grade,
+        coalesce(list(f.reason order by f.reason) filter (f.reason is not null), []) as reasons
+    from subjects as s
+    left join facts as f using (subject_key)
+    group by all
+),
+
+final as (
+    select g.*, s.inspection_ratio_min, s.inspection_ratio_max
+    from graded as g join grade_scheme as s using (grade)
+)
+
+select * from final order by subject_key;
