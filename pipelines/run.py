@@ -70,9 +70,12 @@ def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Pr
 
 def quarantine_query(home: Home) -> str:
     rows = home.quarantine_dir / "rows"
+    # A quarantined row is resolved once a later submission of the same record was accepted.
     row_part = (
         f"select department, record_type, file_name, row_number, rules, reasons, first_seen_at, batch_id, "
-        f"submitted from read_parquet({lit(str(rows / '*.parquet'))})"
+        f"submitted from read_parquet({lit(str(rows / '*.parquet'))}) as q "
+        f"where not exists (select 1 from current_record_ids as c "
+        f"where c.record_id = q.record_id and c._landed_at > q.first_seen_at)"
         if any(rows.glob("*.parquet")) else
         "select null::varchar as department, null::varchar as record_type, null::varchar as file_name, "
         "null::bigint as row_number, null::varchar[] as rules, null::varchar as reasons, "

@@ -215,3 +215,18 @@ def test_internal_contract_files(passed):
     q = {(r["record_type"], r["row_number"], tuple(r["rules"])) for r in internal(home, "quarantine.parquet")}
     assert ("debt_payment", 3, ("refers_to.unknown",)) in q
     assert ("debt_ledger", 4, ("agreed_term_days.public_body_max_60",)) in q
+
+
+def test_a_corrected_resubmission_resolves_the_quarantined_row(tmp_path):
+    home = Home.resolve(tmp_path / "home")
+    fill_inbox(home)
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 8, tzinfo=UTC))
+    before = {(r["record_type"], r["row_number"]) for r in internal(home, "quarantine.parquet")}
+    assert ("admin_penalty", 7) in before                     # 121号: 罚款 without the amount
+    lines = (FIXTURES / "admin_penalty.csv").read_text(encoding="utf-8").splitlines()
+    fixed = lines[7].replace("罚款0.2万元,,", "罚款0.2万元,0.2,")
+    (home.inbox / "scjg" / "admin_penalty_fix.csv").write_text(f"{lines[0]}\n{fixed}\n", encoding="utf-8")
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 9, tzinfo=UTC))
+    after = {(r["file_name"], r["row_number"]) for r in internal(home, "quarantine.parquet")}
+    assert ("admin_penalty_2025-11.csv", 7) not in after and ("admin_penalty_2025-11.csv", 6) in after
+    assert "盘市监处罚〔2025〕121号" in {r["decision_no"] for r in public(home, "penalties.parquet")}

@@ -109,6 +109,10 @@ def history_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def create_current_views(con: duckdb.DuckDBPyConnection) -> None:
     """<record_type>: the current version of every record, for analysts and the rules."""
+    held = [rt for rt in load_catalog().record_types if table_exists(con, f"{rt}_history")]
+    ids = " union all ".join(f"select record_id, _landed_at from {rt}_history where superseded_at is null"
+                             for rt in held) or "select null::varchar as record_id, null::timestamptz as _landed_at"
+    run(con, f"create or replace view current_record_ids as {ids}")
     for rt in load_catalog().record_types:
         if table_exists(con, f"{rt}_history"):
             run(con, f"create or replace view {rt} as select * from {rt}_history where superseded_at is null")
@@ -118,15 +122,17 @@ def create_current_views(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _empty_staged(record_type: str) -> str:
-    from pipelines.validate.batch import record_id_sql, render_model
+    from pipelines.validate.batch import FLAG_COLUMNS, record_id_sql, render_model
 
     rt = load_catalog().record_types[record_type]
     cols = ", ".join(f"null::varchar as \"{f}\"" for f in rt.field_names)
     lineage = ("null::varchar as _batch_id, null::varchar as _department, null::varchar as _file_name, "
-               "null::bigint as _row_number, null::timestamptz as _landed_at")
+               "null::bigint as _row_number, null::timestamptz as _landed_at, null::varchar[] as _rules, "
+               "null::varchar[] as _reasons, null::varchar[] as _warn_rules, null::varchar[] as _warn_reasons")
     model = render_model(WAREHOUSE_DIR / "staging" / f"stg_{record_type}.sql", rt.has_subject)
     model = model.replace("select * from validated_rows", f"select {lineage}, {cols} where false")
-    return (f"select {record_id_sql(record_type)} as record_id, *, null::timestamptz as learned_at, "
+    return (f"select {record_id_sql(record_type)} as record_id, * exclude ({', '.join(FLAG_COLUMNS)}), "
+            "null::timestamptz as learned_at, "
             f"null::timestamptz as superseded_at, null::bigint as version_seq from ({model})")
 
 

@@ -22,6 +22,7 @@ from pipelines.validate import feedback
 from pipelines.validate.sql import WAREHOUSE_DIR, connect, ensure_columns, flag_query, lit, q, run
 from pipelines.validate.suites import load_suite
 
+FLAG_COLUMNS = ("_rules", "_reasons", "_warn_rules", "_warn_reasons")
 # GX validates the whole batch up to this many rows, and an every-k-th-row sample beyond it.
 GX_FULL_ROWS = 200_000
 
@@ -54,7 +55,7 @@ def render_model(path: Path, has_subject: bool) -> str:
     sql = path.read_text(encoding="utf-8")
     subject = (WAREHOUSE_DIR / "staging" / "_subject_columns.sql").read_text(encoding="utf-8")
     subject = "\n".join(line for line in subject.splitlines() if not line.startswith("--"))
-    sql = sql.replace("{{ lineage_columns }}", ", ".join(LINEAGE) + ", _landed_at")
+    sql = sql.replace("{{ lineage_columns }}", ", ".join((*LINEAGE, "_landed_at", *FLAG_COLUMNS)))
     return sql.replace("{{ subject_columns }}", subject if has_subject else "")
 
 
@@ -82,13 +83,15 @@ def validate_batch(home: Home, batch: Batch, as_of: date) -> BatchValidation:
             f"copy ({flag_query(suite, as_of, source)}) to {lit(str(flagged))} (format parquet, compression zstd)"
         )
         run(con, f"create view flagged as select * from read_parquet({lit(str(flagged))})")
-        run(con, "create view validated_rows as select * from flagged where len(_rules) = 0")
-
+        # Every row goes through the staging model, so quarantined rows get their record_id too:
+        # a later valid submission of the same record resolves them.
+        run(con, "create view validated_rows as select * from flagged")
+        model = render_model(WAREHOUSE_DIR / "staging" / f"stg_{rt.code}.sql", rt.has_subject)
+        run(con, f"create view typed as select {record_id_sql(rt.code)} as record_id, * from ({model})")
         staged = home.staged / rt.code / f"{batch.batch_id}.parquet"
         staged.parent.mkdir(parents=True, exist_ok=True)
-        model = render_model(WAREHOUSE_DIR / "staging" / f"stg_{rt.code}.sql", rt.has_subject)
-        run(con, 
-            f"copy (select {record_id_sql(rt.code)} as record_id, * from ({model})) "
+        run(con,
+            f"copy (select * exclude ({', '.join(FLAG_COLUMNS)}) from typed where len(_rules) = 0) "
             f"to {lit(str(staged))} (format parquet, compression zstd)"
         )
         qdir = home.quarantine_dir
@@ -97,13 +100,14 @@ def validate_batch(home: Home, batch: Batch, as_of: date) -> BatchValidation:
         for path, where, rules, texts in ((bad, "len(_rules) > 0", "_rules", "_reasons"),
                                           (warned, "len(_warn_rules) > 0", "_warn_rules", "_warn_reasons")):
             path.parent.mkdir(parents=True, exist_ok=True)
-            submitted = ", ".join(f"{lit(c)}: {q(c)}" for c in rt.field_names)
-            run(con, 
-                f"copy (select _department as department, {lit(rt.code)} as record_type, _file_name as file_name, "
-                f"_batch_id as batch_id, _row_number as row_number, {rules} as rules, "
-                f"array_to_string({texts}, '；') as reasons, to_json({{{submitted}}}) as submitted, "
-                f"_landed_at as first_seen_at from flagged where {where} order by _row_number) "
-                f"to {lit(str(path))} (format parquet)"
+            submitted = ", ".join(f"{lit(c)}: f.{q(c)}" for c in rt.field_names)
+            run(con,
+                f"copy (select f._department as department, {lit(rt.code)} as record_type, "
+                f"f._file_name as file_name, f._batch_id as batch_id, f._row_number as row_number, "
+                f"f.{rules} as rules, array_to_string(f.{texts}, '；') as reasons, "
+                f"to_json({{{submitted}}}) as submitted, f._landed_at as first_seen_at, t.record_id "
+                f"from flagged as f join (select record_id, _row_number from typed) as t using (_row_number) "
+                f"where {where} order by f._row_number) to {lit(str(path))} (format parquet)"
             )
         counts = dict(con.sql(
             "select r, count(*) from (select unnest(_rules || _warn_rules) as r from flagged) group by r"
