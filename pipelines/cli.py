@@ -109,6 +109,82 @@ def cmd_query(args) -> int:
     return 0
 
 
+def _rules_for(args):
+    """An in-memory rules connection over the latest internal export, for args.as_of / args.known_at."""
+    from pipelines.rules.pointintime import latest_internal, rules_connection
+
+    home = Home.resolve(args.home)
+    known_at = datetime.fromisoformat(args.known_at).replace(tzinfo=UTC) if getattr(args, "known_at", None) else None
+    return rules_connection(latest_internal(home), _as_of(args.as_of), known_at)
+
+
+def _table(title: str, rows: list[dict]) -> None:
+    if not rows:
+        console.print(f"[dim]{title}: none[/]")
+        return
+    table = Table(title=title, title_justify="left")
+    for c in rows[0]:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*("" if v is None else str(v) for v in r.values()))
+    console.print(table)
+
+
+def _subject_key(con, identifier: str) -> str | None:
+    from pipelines.rules.queries import resolve_subject
+
+    key = resolve_subject(con, identifier)
+    if key is None:
+        console.print(f"[red]no subject on file for {identifier}[/]")
+    return key
+
+
+def cmd_subject(args) -> int:
+    from pipelines.rules.queries import subject_file
+
+    con = _rules_for(args)
+    key = _subject_key(con, args.identifier)
+    if key is None:
+        return 1
+    file = subject_file(con, key)
+    s = file["subject"][0]
+    console.print(f"[bold]{s['subject_name']}[/]  {s['subject_category']}  key {key}  as-of {_as_of(args.as_of)}"
+                  + (f"  known-at {args.known_at}" if args.known_at else ""))
+    console.print("names seen: " + "、".join(n["subject_name"] for n in file["names"]))
+    if file["grade"]:
+        g = file["grade"][0]
+        console.print(f"grade [bold]{g['grade']}[/] (inspection ratio {g['inspection_ratio_min']}–"
+                      f"{g['inspection_ratio_max']}): " + "；".join(g["reasons"] or ["无负面或激励记录"]))
+    for section, title in (("dishonesty", "penalties and other dishonesty (regime, class, window, state)"),
+                           ("lists", "list memberships"), ("measures", "measures that apply"),
+                           ("licenses", "licences"), ("commitments", "commitments")):
+        _table(title, file[section])
+    return 0
+
+
+def cmd_check(args) -> int:
+    from pipelines.rules.queries import measures_for
+
+    con = _rules_for(args)
+    key = _subject_key(con, args.identifier)
+    if key is None:
+        return 1
+    rows = measures_for(con, key, args.department)
+    _table(f"measures applying to {key} on {_as_of(args.as_of)}", rows)
+    if not rows:
+        console.print("no joint-discipline or incentive measure applies")
+    return 0
+
+
+def cmd_inspect_sample(args) -> int:
+    from pipelines.rules.queries import inspection_sample
+
+    con = _rules_for(args)
+    rows = inspection_sample(con, args.department, args.size, args.seed)
+    _table(f"双随机 draw for {args.department}: {len(rows)} subjects, seed {args.seed}", rows)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="credit", description="Credit-information aggregation pipeline")
     parser.add_argument("--home", help="pipeline home directory (default: $CREDIT_HOME or ./credit-home)")
@@ -128,9 +204,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("sql")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=cmd_query)
+    for name, func, help_ in (("subject", cmd_subject, "a subject's full credit file and why each record shows"),
+                              ("check", cmd_check, "which measures apply to a subject today, and on what basis")):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--home", default=argparse.SUPPRESS)
+        p.add_argument("identifier", help="USCC, identity number, organisation code or registration number")
+        p.add_argument("--as-of", help="evaluation date (default: today)")
+        p.add_argument("--known-at", help="evaluate with what the warehouse knew at this time (ISO)")
+        p.set_defaults(func=func)
+    sub.choices["check"].add_argument("--department", help="only measures this department implements")
+    p = sub.add_parser("inspect-sample", help="a reproducible 双随机 draw weighted by grade")
+    p.add_argument("--home", default=argparse.SUPPRESS)
+    p.add_argument("--department", required=True)
+    p.add_argument("--size", type=int, required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--as-of")
+    p.set_defaults(func=cmd_inspect_sample)
     args = parser.parse_args(argv)
+    from pipelines.rules.pointintime import NothingPublished
+
     try:
         return args.func(args)
+    except NothingPublished as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
     except KeyboardInterrupt:
         return 130
 

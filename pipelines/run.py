@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from pipelines.catalog import load_catalog
 from pipelines.home import Home
 from pipelines.ingest.files import Batch, collect_department, departments_in_inbox, load_batches
 from pipelines.merge.warehouse import merge, open_warehouse
@@ -26,6 +27,9 @@ INTERNAL_CONTRACT_FILES = {
     "debt_ledger.parquet": "select * from debt_ledger_status",
     "gov_dishonesty.parquet": "select * from gov_dishonesty",
 }
+# Every version of every record, with valid time and the time the warehouse learned it (point-in-time reads).
+HISTORY_FILES = {f"history_{rt}.parquet": f"select * from {rt}_history order by version_seq"
+                 for rt in load_catalog().record_types}
 
 
 @dataclass
@@ -51,6 +55,14 @@ def collect(home: Home, summary: PassSummary, progress: Progress) -> None:
         for b in res.rejected:
             feedback.write_batch_feedback(home, b, None, None)
         progress("收集 collect", i, len(depts))
+    # Front-end exchange databases (CREDIT_EXCHANGE_URLS): every new (table, department) read is one batch.
+    from pipelines.ingest.exchange import collect_exchange, exchange_urls_from_env
+
+    for b in collect_exchange(home, exchange_urls_from_env()):
+        summary.files_read += 1
+        if b.status == "rejected":
+            summary.rejected_files.append(b)
+            feedback.write_batch_feedback(home, b, None, None)
 
 
 def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Progress,
@@ -92,6 +104,14 @@ def quarantine_query(home: Home) -> str:
         order by first_seen_at, department, file_name, row_number"""
 
 
+def internal_files(con) -> dict[str, str]:
+    """The internal export's files beyond the standard tables: contract files and record history."""
+    from pipelines.merge.warehouse import table_exists
+
+    held = {k: v for k, v in HISTORY_FILES.items() if table_exists(con, k.removeprefix("history_")[:-8] + "_history")}
+    return INTERNAL_CONTRACT_FILES | held
+
+
 def merge_and_publish(home: Home, as_of: date, now: datetime, summary: PassSummary, progress: Progress,
                       version: str | None = None) -> None:
     """The single-writer steps: merge new batches, evaluate the rules on as_of, publish a version."""
@@ -101,7 +121,7 @@ def merge_and_publish(home: Home, as_of: date, now: datetime, summary: PassSumma
         progress("入库 merge", 1, 1)
         evaluate(con, as_of)
         progress("规则 rules", 1, 1)
-        summary.public, summary.internal = publish(con, home, as_of, now, quarantine_query(home), INTERNAL_CONTRACT_FILES, version)
+        summary.public, summary.internal = publish(con, home, as_of, now, quarantine_query(home), internal_files(con), version)
         progress("发布 publish", 1, 1)
     finally:
         con.close()

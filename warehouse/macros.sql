@@ -33,7 +33,7 @@ create or replace macro credit_date(v) as (
 -- Resident identity number (GB 11643-1999); the legacy 15-digit form is upgraded by inserting 19.
 create or replace macro rid_check_char(c) as
     substr('10X98765432', (list_sum(list_transform(list_zip(string_split(c[1:17], ''),
-        [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]), lambda p: p[1]::int * p[2]))::bigint % 11) + 1, 1);
+        [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]), lambda p: try_cast(p[1] as int) * p[2]))::bigint % 11) + 1, 1);
 create or replace macro rid_with_check(body) as body || rid_check_char(body);
 create or replace macro rid18_normalized(n) as (
     case

@@ -37,7 +37,10 @@ def open_warehouse(home: Home) -> duckdb.DuckDBPyConnection:
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("select count(*) from duckdb_tables() where table_name = ?", [name]).fetchall()[0][0])
+    """A table or view of that name (point-in-time reads use views over exported history)."""
+    found = con.execute("select count(*) from (select table_name as n from duckdb_tables() union all "
+                        "select view_name from duckdb_views()) where n = ?", [name]).fetchall()
+    return bool(found[0][0])
 
 
 def _register_batches(con: duckdb.DuckDBPyConnection, home: Home) -> None:
@@ -107,15 +110,23 @@ def history_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [rt for rt in load_catalog().record_types if table_exists(con, f"{rt}_history")]
 
 
-def create_current_views(con: duckdb.DuckDBPyConnection) -> None:
-    """<record_type>: the current version of every record, for analysts and the rules."""
+def known_version(known_at: datetime | None) -> str:
+    """The version of a record the warehouse held at known_at (the latest one when known_at is None)."""
+    if known_at is None:
+        return "superseded_at is null"
+    ts = lit(known_at.isoformat()) + "::timestamptz"
+    return f"learned_at <= {ts} and (superseded_at is null or superseded_at > {ts})"
+
+
+def create_current_views(con: duckdb.DuckDBPyConnection, known_at: datetime | None = None) -> None:
+    """<record_type>: the version of every record held at known_at (default: now), for analysts and rules."""
     held = [rt for rt in load_catalog().record_types if table_exists(con, f"{rt}_history")]
-    ids = " union all ".join(f"select record_id, _landed_at from {rt}_history where superseded_at is null"
+    ids = " union all ".join(f"select record_id, _landed_at from {rt}_history where {known_version(known_at)}"
                              for rt in held) or "select null::varchar as record_id, null::timestamptz as _landed_at"
     run(con, f"create or replace view current_record_ids as {ids}")
     for rt in load_catalog().record_types:
-        if table_exists(con, f"{rt}_history"):
-            run(con, f"create or replace view {rt} as select * from {rt}_history where superseded_at is null")
+        if rt in held:
+            run(con, f"create or replace view {rt} as select * from {rt}_history where {known_version(known_at)}")
         else:
             # An empty typed view keeps marts working before a record type's first file arrives.
             run(con, f"create or replace view {rt} as select * from ({_empty_staged(rt)})")
@@ -136,20 +147,23 @@ def _empty_staged(record_type: str) -> str:
             f"null::timestamptz as superseded_at, null::bigint as version_seq from ({model})")
 
 
-def rebuild_subjects(con: duckdb.DuckDBPyConnection) -> None:
-    """Subject master from every version held (all names ever seen count)."""
+def rebuild_subjects(con: duckdb.DuckDBPyConnection, known_at: datetime | None = None) -> None:
+    """Subject master from every version held at known_at (all names ever seen count)."""
+    learned = "true" if known_at is None else f"learned_at <= {lit(known_at.isoformat())}::timestamptz"
     parts = []
     for rt in load_catalog().record_types.values():
         if rt.has_subject and table_exists(con, f"{rt.code}_history"):
-            parts.append(f"select {', '.join(SUBJECT_COLUMNS)}, learned_at from {rt.code}_history")
+            parts.append(f"select {', '.join(SUBJECT_COLUMNS)}, learned_at, _department as department "
+                         f"from {rt.code}_history where {learned}")
     if table_exists(con, "debt_ledger_history"):
         for role in ("debtor", "creditor"):
             parts.append(
                 f"select {role}_uscc as subject_key, {role}_name as subject_name, '法人及非法人组织' as subject_category, "
-                f"{role}_uscc as uscc, null as id_no, null as org_code, null as business_reg_no, learned_at "
-                "from debt_ledger_history")
+                f"{role}_uscc as uscc, null as id_no, null as org_code, null as business_reg_no, learned_at, "
+                f"_department as department from debt_ledger_history where {learned}")
     if not parts:
-        parts.append(f"select {', '.join('null::varchar' for _ in SUBJECT_COLUMNS)}, null::timestamptz where false")
+        parts.append(f"select {', '.join('null::varchar' for _ in SUBJECT_COLUMNS)}, null::timestamptz, "
+                     "null::varchar where false")
     run(con, "create or replace temp view all_subject_rows as " + " union all ".join(parts))
     run(con, (WAREHOUSE_DIR / "core" / "subjects.sql").read_text(encoding="utf-8"))
 

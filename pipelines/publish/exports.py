@@ -21,7 +21,7 @@ from pipelines.publish.contract import (
 )
 from pipelines.validate.sql import lit, q, run
 
-INTERNAL_TABLES = ("subjects", "subject_names", "subject_links", "batches", "list_memberships",
+INTERNAL_TABLES = ("subjects", "subject_names", "subject_links", "subject_departments", "batches", "list_memberships",
                    "repair_outcomes", "dishonesty_windows")
 STATUS_MARTS = ("mart_penalties", "mart_licenses", "mart_lists", "mart_commitments", "mart_other_dishonesty")
 

@@ -67,3 +67,9 @@ final as (
 )
 
 select * from final;
+
+-- subject_departments: which departments have submitted records about each subject (inspection populations).
+create or replace table subject_departments as
+select distinct coalesce(l.subject_key, r.subject_key) as subject_key, r.department
+from all_subject_rows as r
+left join subject_links as l on l.alias_key = r.subject_key;

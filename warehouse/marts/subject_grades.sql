@@ -24,6 +24,9 @@ with facts as (
     select subject_key, 'negative', '失信记录公示中（' || event_no || '）'
     from mart_other_dishonesty where hidden_reason is null and severity <> '严重'
     union all
+    select subject_key, 'negative', '未履行信用承诺（' || commitment_no || '）'
+    from commitment where fulfilment in ('全部未履行', '部分履行') and commit_date <= getvariable('as_of')
+    union all
     select debtor_uscc, 'negative', '政务失信：逾期未清偿账款（' || ledger_no || '）' from gov_dishonesty
     union all
     select subject_key, 'red', '红名单：' || list_name || '（' || decision_no || '）'
