@@ -20,10 +20,20 @@ def department_codes() -> list[str]:
     return sorted(load_catalog().departments)
 
 
-def collect_and_validate(home_dir: str, department: str, as_of: str) -> dict:
-    """Land and validate one department's new files; returns counts for the task log and XCom."""
+def collect_and_validate(home_dir: str, department: str, as_of: str,
+                         exchange_urls: list[str] | None = None) -> dict:
+    """Land and validate one department's new files and exchange-table rows; returns counts for XCom.
+
+    exchange_urls: SQLAlchemy URLs of the exchange databases (default: CREDIT_EXCHANGE_URLS).
+    """
+    from pipelines.ingest.exchange import collect_exchange, exchange_urls_from_env
+
     home = Home.resolve(home_dir)
     result = collect_department(home, department)
+    exchange = collect_exchange(home, exchange_urls_from_env() if exchange_urls is None else exchange_urls,
+                                department)
+    result.landed += [b for b in exchange if b.status == "landed"]
+    result.rejected += [b for b in exchange if b.status == "rejected"]
     for b in result.rejected:
         feedback.write_batch_feedback(home, b, None, None)
     summary = PassSummary(date.fromisoformat(as_of))

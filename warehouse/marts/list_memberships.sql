@@ -1,3 +1,21 @@
+-- list_removals_checked: every current removal with the problem that holds it back (null = it applies).
+-- Early removal (提前移出) only after the list type's minimum, and only where the list type allows it.
+create or replace table list_removals_checked as
+select
+    r.*,
+    e.record_id as entry_record_id,
+    (e.valid_from + to_months(coalesce(lt.early_removal_min_months, 0)))::date as early_removal_from,
+    case
+        when e.record_id is null then 'refers_to.unknown'
+        when r.removal_reason = '提前移出' and lt.early_removal_min_months is null then 'removal.not_allowed'
+        when r.removal_reason = '提前移出'
+            and r.removal_date < e.valid_from + to_months(lt.early_removal_min_months) then 'removal.before_minimum'
+    end as problem
+from list_removal as r
+left join list_entry as e
+    on e.list_type = r.list_type and e.decision_no = r.entry_decision_no and e.subject_key = r.subject_key
+left join list_types as lt on lt.code = r.list_type;
+
 -- list_memberships: every current list entry with its effective term and its state on as_of.
 create or replace table list_memberships as
 with entries as (
@@ -9,8 +27,8 @@ with entries as (
 removals as (
     select list_type, entry_decision_no, subject_key, min(removal_date) as removed_on,
            arg_min(removal_reason, removal_date) as removal_reason
-    from list_removal
-    where removal_date <= getvariable('as_of')
+    from list_removals_checked
+    where problem is null and removal_date <= getvariable('as_of')
     group by all
 ),
 

@@ -2,10 +2,7 @@
 -- They stay in the warehouse history and take effect on the first run where their target exists.
 create or replace table pending_references as
 with removals as (
-    select r.*
-    from list_removal as r
-    anti join list_entry as e
-        on e.list_type = r.list_type and e.decision_no = r.entry_decision_no and e.subject_key = r.subject_key
+    select * from list_removals_checked where problem is not null
 ),
 
 repairs as (
@@ -15,9 +12,13 @@ repairs as (
 final as (
     select
         _department as department, 'list_removal' as record_type, _file_name as file_name,
-        _row_number as row_number, ['refers_to.unknown'] as rules,
-        '移出的名单（' || list_type || '，文书号' || entry_decision_no || '）尚无对应的认定记录，待认定记录报送后自动处理'
-            as reasons,
+        _row_number as row_number, [problem] as rules,
+        case problem
+            when 'refers_to.unknown' then '移出的名单（' || list_type || '，文书号' || entry_decision_no
+                || '）尚无对应的认定记录，待认定记录报送后自动处理'
+            when 'removal.not_allowed' then '该名单类型（' || list_type || '）不允许提前移出'
+            else '提前移出须在列入满最短期限后（' || strftime(early_removal_from, '%Y-%m-%d') || '起）办理'
+        end as reasons,
         _landed_at as first_seen_at
     from removals
     union all
