@@ -204,10 +204,15 @@ def _land_csv(home: Home, batch: Batch, source: Path) -> tuple[int, list[str], s
     assert batch.record_type
     con = duckdb.connect()
     try:
-        scan = (f"read_csv({_sql_str(str(source))}, header=true, all_varchar=true, delim=',', quote='\"', "
-                "escape='\"', null_padding=true, strict_mode=false)")
+        def scan(ragged: bool) -> str:
+            # Ragged rows (fewer cells than the header) are padded with nulls and then fail validation;
+            # DuckDB can only pad with its single-threaded reader, so that is the fallback.
+            options = "null_padding=true, parallel=false" if ragged else "null_padding=false"
+            return (f"read_csv({_sql_str(str(source))}, header=true, all_varchar=true, delim=',', quote='\"', "
+                    f"escape='\"', strict_mode=false, {options})")
+
         try:
-            headers = [r[0] for r in con.sql(f"describe select * from {scan}").fetchall()]
+            headers = [r[0] for r in con.sql(f"describe select * from {scan(True)}").fetchall()]
         except duckdb.Error as exc:
             raise Rejected("file.not_a_table", f"文件不是可读取的逗号分隔表格：{str(exc).splitlines()[0]}") from exc
         plan, unknown = _header_plan(batch.record_type, headers)
@@ -218,11 +223,19 @@ def _land_csv(home: Home, batch: Batch, source: Path) -> tuple[int, list[str], s
         out = home.landing / "raw" / batch.record_type / f"{batch.batch_id}.parquet"
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".tmp")
-        con.sql(
-            f"copy (select {_sql_str(batch.batch_id)} as _batch_id, {_sql_str(batch.department)} as _department, "
-            f"{_sql_str(batch.file_name)} as _file_name, row_number() over () as _row_number, {cells} "
-            f"from {scan}) to {_sql_str(str(tmp))} (format parquet, compression zstd)"
-        )
+        for ragged in (False, True):
+            try:
+                con.sql(
+                    f"copy (select {_sql_str(batch.batch_id)} as _batch_id, "
+                    f"{_sql_str(batch.department)} as _department, {_sql_str(batch.file_name)} as _file_name, "
+                    f"row_number() over () as _row_number, {cells} from {scan(ragged)}) "
+                    f"to {_sql_str(str(tmp))} (format parquet, compression zstd)"
+                )
+                break
+            except duckdb.Error as exc:
+                if ragged:
+                    raise Rejected("file.not_a_table",
+                                   f"文件内容无法按表格读取：{str(exc).splitlines()[0]}") from exc
         rows = con.sql(f"select count(*) from read_parquet({_sql_str(str(tmp))})").fetchall()[0][0]
         tmp.replace(out)
         return rows, unknown, str(out.relative_to(home.root))
