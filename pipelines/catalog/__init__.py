@@ -158,7 +158,7 @@ def _rule(raw: dict, names: set[str]) -> Rule:
     rule = Rule(**raw)
     used = {rule.column, rule.earlier, rule.later, *rule.columns, (rule.when or {}).get("column")} - {None}
     if missing := used - names:
-        raise CatalogError(f"rule {rule.rule!r} names unknown columns {sorted(missing)}")
+        raise CatalogError(f"rule {rule.rule!r} names unknown columns {sorted(map(str, missing))}")
     return rule
 
 

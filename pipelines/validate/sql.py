@@ -97,7 +97,8 @@ def flag_query(suite: dict, as_of: date, source: str) -> str:
 
     Each expectation's predicate is evaluated once, as a boolean column, then gathered into lists.
     """
-    checks, lists = [], {"error": ([], []), "warning": ([], [])}
+    checks: list[str] = []
+    lists: dict[str, tuple[list[str], list[str]]] = {"error": ([], []), "warning": ([], [])}
     for i, e in enumerate(suite["expectations"]):
         meta = e["meta"]
         flag = f"__fails_{i}"
