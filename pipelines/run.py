@@ -13,7 +13,7 @@ from pipelines.merge.warehouse import merge, open_warehouse
 from pipelines.publish.exports import Version, publish
 from pipelines.rules.evaluate import evaluate
 from pipelines.validate import feedback
-from pipelines.validate.batch import BatchValidation, validate_batch
+from pipelines.validate.batch import BatchValidation, cross_check_with_gx, validate_batch
 from pipelines.validate.gx_runner import build_data_docs
 from pipelines.validate.sql import lit
 
@@ -73,11 +73,18 @@ def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Pr
     todo = [b for b in batches.values()
             if b.status == "landed" and department in (None, b.department)
             and not (home.validation / "batches" / f"{b.batch_id}.json").exists()]
+    results = []
     for i, b in enumerate(todo, 1):
-        summary.validations.append(validate_batch(home, b, as_of))
+        results.append(validate_batch(home, b, as_of))
         progress("校验 validate", i, len(todo))
-    if todo:
+    if results:
+        # GX must agree with the SQL flags before any batch counts as validated (then merge takes it).
+        run_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{department or 'all'}"
+        cross_check_with_gx(home, results, as_of, run_name)
+        for r in results:
+            r.save(home)
         build_data_docs(home.validation / "results", home.validation / "docs")
+    summary.validations += results
 
 
 def quarantine_query(home: Home) -> str:

@@ -3,8 +3,10 @@
 -- and tests/validate check both against python-stdnum.
 
 -- Identifiers are compared after removing spaces and mapping full-width letters and digits to ASCII.
-create or replace macro norm_code(v) as
+create or replace macro norm_code_slow(v) as
     nullif(upper(translate(regexp_replace(v, '[\s　]', '', 'g'), '０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ', '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz')), '');
+create or replace macro norm_code(v) as
+    case when regexp_full_match(v, '[0-9A-Z]+') then v else norm_code_slow(v) end;
 
 -- USCC (GB 32100-2015): 31-symbol alphabet, check character over positions 1..17, weights 3^(i-1) mod 31.
 create or replace macro uscc_check_char(c) as
@@ -72,3 +74,18 @@ create or replace macro mask_id(category, v) as
 create or replace macro is_minor(category, id18, on_date) as
     coalesce(category = '自然人' and on_date < (try_strptime(id18[7:14], '%Y%m%d') + interval 18 year)::date,
              false);
+
+-- The same checks on an already normalised column: explicit sums, several times faster than list lambdas.
+-- The validator normalises each identifier column once and calls these on the plain column.
+create or replace macro uscc_valid_n(c) as
+    coalesce(regexp_full_match(c, '[0-9A-HJ-NP-RTUW-Y]{18}')
+             and substr('0123456789ABCDEFGHJKLMNPQRTUWXY', ((31 - (((instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[1]) - 1) * 1 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[2]) - 1) * 3 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[3]) - 1) * 9 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[4]) - 1) * 27 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[5]) - 1) * 19 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[6]) - 1) * 26 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[7]) - 1) * 16 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[8]) - 1) * 17 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[9]) - 1) * 20 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[10]) - 1) * 29 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[11]) - 1) * 25 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[12]) - 1) * 13 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[13]) - 1) * 8 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[14]) - 1) * 24 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[15]) - 1) * 10 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[16]) - 1) * 30 + (instr('0123456789ABCDEFGHJKLMNPQRTUWXY', c[17]) - 1) * 28) % 31)) % 31)::bigint + 1, 1) = c[18], false);
+create or replace macro uscc_org_code_valid_n(c) as
+    11 - (((instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[9]) - 1) * 3 + (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[10]) - 1) * 7 + (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[11]) - 1) * 9 + (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[12]) - 1) * 10 + (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[13]) - 1) * 5 + (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[14]) - 1) * 8 + (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[15]) - 1) * 4 + (instr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', c[16]) - 1) * 2) % 11) = case c[17] when 'X' then 10 when '0' then 11 else try_cast(c[17] as int) end;
+create or replace macro rid_valid_n(c) as
+    case
+        when regexp_full_match(c, '\d{17}[0-9X]')
+            then coalesce(try_strptime(c[7:14], '%Y%m%d') is not null and c[7:10]::int >= 1900
+                          and substr('10X98765432', ((try_cast(c[1] as int) * 7 + try_cast(c[2] as int) * 9 + try_cast(c[3] as int) * 10 + try_cast(c[4] as int) * 5 + try_cast(c[5] as int) * 8 + try_cast(c[6] as int) * 4 + try_cast(c[7] as int) * 2 + try_cast(c[8] as int) * 1 + try_cast(c[9] as int) * 6 + try_cast(c[10] as int) * 3 + try_cast(c[11] as int) * 7 + try_cast(c[12] as int) * 9 + try_cast(c[13] as int) * 10 + try_cast(c[14] as int) * 5 + try_cast(c[15] as int) * 8 + try_cast(c[16] as int) * 4 + try_cast(c[17] as int) * 2) % 11)::bigint + 1, 1) = c[18], false)
+        else rid_valid(c)
+    end;

@@ -33,6 +33,15 @@ def _in_list(values: list) -> str:
     return "(" + ", ".join(lit(v) for v in values) + ")"
 
 
+# Identifier checks read a column normalised once per row (spaces removed, full-width to half-width).
+IDENTIFIER_EXPECTATIONS = ("expect_column_values_to_be_valid_uscc", "expect_column_values_to_have_valid_uscc_org_code",
+                           "expect_column_values_to_be_valid_resident_id")
+
+
+def normalized(column: str) -> str:
+    return q(f"__norm_{column}")
+
+
 def _when(kw: dict) -> str:
     col = q(kw["when_column"])
     if "when_in" in kw:
@@ -66,12 +75,13 @@ FAILS: dict[str, Callable[[dict, date], str]] = {
         lambda kw, as_of: f"coalesce(credit_date({q(kw['column'])}) > date '{as_of.isoformat()}', false)",
     "expect_column_values_to_be_decimal_amount": lambda kw, _: _amount_fails(kw),
     "expect_column_values_to_be_valid_uscc":
-        lambda kw, _: f"{q(kw['column'])} is not null and not uscc_valid({q(kw['column'])})",
+        lambda kw, _: f"{q(kw['column'])} is not null and not uscc_valid_n({normalized(kw['column'])})",
     "expect_column_values_to_have_valid_uscc_org_code":
-        lambda kw, _: f"uscc_valid({q(kw['column'])}) and not uscc_org_code_valid({q(kw['column'])})",
+        lambda kw, _: (f"uscc_valid_n({normalized(kw['column'])}) "
+                       f"and not uscc_org_code_valid_n({normalized(kw['column'])})"),
     "expect_column_values_to_be_valid_resident_id":
         lambda kw, _: (f"{q(kw['column'])} is not null and coalesce({q(kw['id_type_column'])} = "
-                       f"{lit(kw['id_type_value'])}, false) and not rid_valid({q(kw['column'])})"),
+                       f"{lit(kw['id_type_value'])}, false) and not rid_valid_n({normalized(kw['column'])})"),
     "expect_column_values_to_not_be_null_when":
         lambda kw, _: f"{_when(kw)} and {q(kw['column'])} is null",
     "expect_multicolumn_values_to_have_one_present_when":
@@ -117,11 +127,13 @@ def flag_query(suite: dict, as_of: date, source: str) -> str:
             return "[]::varchar[]"
         return f"list_filter([{', '.join(items)}]::varchar[], lambda x: x is not null)"
 
-    flags = ", ".join(f"__fails_{i}" for i in range(len(checks)))
+    idents = sorted({e["kwargs"]["column"] for e in suite["expectations"] if e["type"] in IDENTIFIER_EXPECTATIONS})
+    norms = "".join(f", norm_code({q(c)}) as {normalized(c)}" for c in idents)
+    helpers = ", ".join([f"__fails_{i}" for i in range(len(checks))] + [normalized(c) for c in idents])
     return (
-        f"select * exclude ({flags}), {gather(lists['error'][0])} as _rules, {gather(lists['error'][1])} as _reasons, "
+        f"select * exclude ({helpers}), {gather(lists['error'][0])} as _rules, {gather(lists['error'][1])} as _reasons, "
         f"{gather(lists['warning'][0])} as _warn_rules, {gather(lists['warning'][1])} as _warn_reasons "
-        f"from (select *, {', '.join(checks)} from {source})"
+        f"from (select *, {', '.join(checks)} from (select *{norms} from {source}))"
     )
 
 
