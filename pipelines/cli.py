@@ -230,6 +230,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # the pass could not complete: say so plainly, keep the trace for operators
+        console.print_exception(max_frames=5)
+        console.print(f"[bold red]the pass did not complete:[/] {exc}\n"
+                      "nothing was half-published: exports/*/latest.json still points at the previous version")
+        return 1
 
 
 if __name__ == "__main__":

@@ -162,8 +162,8 @@ def rebuild_subjects(con: duckdb.DuckDBPyConnection, known_at: datetime | None =
                 f"{role}_uscc as uscc, null as id_no, null as org_code, null as business_reg_no, learned_at, "
                 f"_department as department from debt_ledger_history where {learned}")
     if not parts:
-        parts.append(f"select {', '.join('null::varchar' for _ in SUBJECT_COLUMNS)}, null::timestamptz, "
-                     "null::varchar where false")
+        parts.append(f"select {', '.join(f'null::varchar as {c}' for c in SUBJECT_COLUMNS)}, "
+                     "null::timestamptz as learned_at, null::varchar as department where false")
     run(con, "create or replace temp view all_subject_rows as " + " union all ".join(parts))
     run(con, (WAREHOUSE_DIR / "core" / "subjects.sql").read_text(encoding="utf-8"))
 
