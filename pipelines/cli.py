@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -185,6 +186,25 @@ def cmd_inspect_sample(args) -> int:
     return 0
 
 
+def cmd_replay(args) -> int:
+    """Write the public files exactly as the rules give them for --as-of with what was known at --known-at."""
+    from pipelines.publish.contract import PUBLIC_FILES
+    from pipelines.validate.sql import lit, q, run
+
+    con = _rules_for(args)
+    out = Path(args.out).expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for pf in PUBLIC_FILES:
+        cols = ", ".join(q(c) for c in pf.all_columns)
+        run(con, f"copy (select {cols} from {pf.mart} where {pf.where} and hidden_reason is null order by record_id) "
+                 f"to {lit(str(out / pf.name))} (format parquet)")
+        rows.append({"file": pf.name, "rows": con.sql(f"select count(*) from {lit(str(out / pf.name))}").fetchall()[0][0]})
+    _table(f"public view on {_as_of(args.as_of)}" + (f" as known at {args.known_at}" if args.known_at else "")
+           + f" → {out}", rows)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="credit", description="Credit-information aggregation pipeline")
     parser.add_argument("--home", help="pipeline home directory (default: $CREDIT_HOME or ./credit-home)")
@@ -213,6 +233,12 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--known-at", help="evaluate with what the warehouse knew at this time (ISO)")
         p.set_defaults(func=func)
     sub.choices["check"].add_argument("--department", help="only measures this department implements")
+    p = sub.add_parser("replay", help="the public files as the rules give them for a past date and state of knowledge")
+    p.add_argument("--home", default=argparse.SUPPRESS)
+    p.add_argument("--as-of", required=True)
+    p.add_argument("--known-at", help="what the warehouse knew at this time (ISO; default: now)")
+    p.add_argument("--out", required=True, help="folder for the Parquet files")
+    p.set_defaults(func=cmd_replay)
     p = sub.add_parser("inspect-sample", help="a reproducible 双随机 draw weighted by grade")
     p.add_argument("--home", default=argparse.SUPPRESS)
     p.add_argument("--department", required=True)

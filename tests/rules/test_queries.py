@@ -81,3 +81,16 @@ def test_cli_commands_print_the_answers(home, capsys):
     assert main(["--home", str(home.root), "query", "select count(*) as n from penalties_status"]) == 0
 
 
+
+
+def test_replay_for_the_published_date_reproduces_the_published_rows(home, tmp_path):
+    import json
+
+    import duckdb
+
+    assert main(["--home", str(home.root), "replay", "--as-of", "2026-11-25", "--out", str(tmp_path)]) == 0
+    latest = home.exports / "public" / json.loads((home.exports / "public" / "latest.json").read_text())["path"]
+    for name in ("penalties.parquet", "blacklist.parquet", "redlist.parquet", "licenses.parquet",
+                 "commitments.parquet", "other_dishonesty.parquet"):
+        published = duckdb.sql(f"select * from '{latest / name}' order by record_id").fetchall()
+        assert duckdb.sql(f"select * from '{tmp_path / name}' order by record_id").fetchall() == published
