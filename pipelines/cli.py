@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -111,12 +112,20 @@ def cmd_query(args) -> int:
 
 
 def _rules_for(args):
-    """An in-memory rules connection over the latest internal export, for args.as_of / args.known_at."""
+    """Rule tables for args.as_of / args.known_at: the published version's own when it was evaluated for that
+    date with current knowledge (instant), else re-evaluated in memory from the exported history."""
+    import duckdb
+
     from pipelines.rules.pointintime import latest_internal, rules_connection
 
     home = Home.resolve(args.home)
+    version = latest_internal(home)
+    as_of = _as_of(args.as_of)
     known_at = datetime.fromisoformat(args.known_at).replace(tzinfo=UTC) if getattr(args, "known_at", None) else None
-    return rules_connection(latest_internal(home), _as_of(args.as_of), known_at)
+    manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    if known_at is None and manifest["as_of"] == as_of.isoformat() and (version / "analyst.duckdb").exists():
+        return duckdb.connect(str(version / "analyst.duckdb"), read_only=True)
+    return rules_connection(version, as_of, known_at)
 
 
 def _table(title: str, rows: list[dict]) -> None:
@@ -258,8 +267,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the pass could not complete: say so plainly, keep the trace for operators
         console.print_exception(max_frames=5)
-        console.print(f"[bold red]the pass did not complete:[/] {exc}\n"
-                      "nothing was half-published: exports/*/latest.json still points at the previous version")
+        console.print(f"[bold red]credit {args.command} failed:[/] {exc}")
+        if args.command in ("run", "demo"):
+            console.print("nothing was half-published: exports/*/latest.json still points at the previous version")
         return 1
 
 

@@ -19,7 +19,7 @@ from pipelines.publish.contract import (
     SCHEMA_VERSION,
     column_label,
 )
-from pipelines.validate.sql import lit, q, run
+from pipelines.validate.sql import connect, lit, q, run
 
 INTERNAL_TABLES = ("subjects", "subject_names", "subject_links", "subject_departments", "batches", "list_memberships",
                    "repair_outcomes", "dishonesty_windows")
@@ -191,12 +191,15 @@ ANALYST_VIEWS = {
 def build_analyst_db(version_dir: Path) -> Path:
     """A read-only DuckDB for analysts: views over this version's Parquet, plus the common questions."""
     path = version_dir / "analyst.duckdb"
-    con = duckdb.connect(str(path))
+    con = connect(path)  # with the project's macros, so identifier lookups work for analysts too
     try:
         for f in sorted(version_dir.glob("*.parquet")):
             run(con, f"create view {q(f.stem)} as select * from read_parquet({lit(str(f))})")
         for name, sql in ANALYST_VIEWS.items():
             run(con, f"create view {name} as {sql}")
+        # The rule tables under their warehouse names, so the office's queries run here unchanged.
+        for mart in STATUS_MARTS:
+            run(con, f"create view {mart} as select * from {mart.removeprefix('mart_')}_status")
     finally:
         con.close()
     return path
