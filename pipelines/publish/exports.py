@@ -81,8 +81,8 @@ def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | Non
                 {lit(pf.name)} as file,
                 coalesce(n.record_id, o.record_id) as record_id,
                 case when n.record_id is null then case m.hidden_reason {reasons} else 'corrected' end end as reason
-            from (select record_id, md5(to_json(t)::varchar) as h from {new} as t) as n
-            full outer join (select record_id, md5(to_json(t)::varchar) as h from {old} as t) as o using (record_id)
+            from (select record_id, hash(t) as h from {new} as t) as n
+            full outer join (select record_id, hash(t) as h from {old} as t) as o using (record_id)
             left join (select record_id, hidden_reason from {pf.mart} where {pf.where}) as m
                 on m.record_id = coalesce(n.record_id, o.record_id)
             where n.h is distinct from o.h""")
