@@ -11,6 +11,7 @@ import codecs
 import hashlib
 import json
 import shutil
+import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -108,6 +109,14 @@ def detect_encoding(path: Path) -> str:
 
 
 def _transcode(path: Path, encoding: str, target: Path) -> None:
+    """To UTF-8 for DuckDB (it cannot read GB18030): iconv streams ~3x faster than Python's codec."""
+    iconv = shutil.which("iconv")
+    if iconv:
+        with open(target, "wb") as dst:
+            done = subprocess.run([iconv, "-f", encoding.upper(), "-t", "UTF-8", str(path)], stdout=dst,
+                                  stderr=subprocess.PIPE, check=False)
+        if done.returncode == 0:
+            return
     with open(path, encoding=encoding, newline="") as src, open(target, "w", encoding="utf-8", newline="") as dst:
         shutil.copyfileobj(src, dst, CHUNK)
 
