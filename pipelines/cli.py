@@ -167,6 +167,7 @@ def cmd_subject(args) -> int:
                       f"{g['inspection_ratio_max']}): " + "；".join(g["reasons"] or ["无负面或激励记录"]))
     for section, title in (("dishonesty", "penalties and other dishonesty (regime, class, window, state)"),
                            ("lists", "list memberships"), ("measures", "measures that apply"),
+                           ("gov_dishonesty", "government dishonesty (overdue arrears owed by this body)"),
                            ("licenses", "licences"), ("commitments", "commitments")):
         _table(title, file[section])
     return 0
@@ -255,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--as-of")
     p.set_defaults(func=cmd_inspect_sample)
+    from pipelines.reports.debts import add_commands as add_debt_report_commands
+
+    add_debt_report_commands(sub)
     args = parser.parse_args(argv)
     from pipelines.rules.pointintime import NothingPublished
 

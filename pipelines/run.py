@@ -26,6 +26,8 @@ INTERNAL_CONTRACT_FILES = {
     "subject_grades.parquet": "select * from subject_grades",
     "debt_ledger.parquet": "select * from debt_ledger_status",
     "gov_dishonesty.parquet": "select * from gov_dishonesty",
+    "debt_payments.parquet": "select * from debt_payments_checked",
+    "debt_late_interest_periods.parquet": "select * from debt_late_interest_periods",
 }
 # Every version of every record, with valid time and the time the warehouse learned it (point-in-time reads).
 HISTORY_FILES = {f"history_{rt}.parquet": f"select * from {rt}_history order by version_seq"

@@ -48,6 +48,8 @@ def subject_file(con: duckdb.DuckDBPyConnection, subject_key: str) -> dict:
                             f"removed_on, repaired_on, state from list_memberships where subject_key = {k} "
                             f"order by valid_from"),
         "measures": measures_for(con, subject_key),
+        "gov_dishonesty": _rows(con, f"select ledger_no, contract_no, overdue_days, outstanding_amount, "
+                                     f"dishonest_since from gov_dishonesty where debtor_uscc = {k}"),
         "grade": _rows(con, f"select grade, inspection_ratio_min, inspection_ratio_max, reasons from subject_grades "
                             f"where subject_key = {k}"),
     }
