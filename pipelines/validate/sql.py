@@ -8,6 +8,8 @@ rules and their Chinese reasons; GX runs the same suite on the same rows and mus
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -95,8 +97,14 @@ FAILS: dict[str, Callable[[dict, date], str]] = {
 
 
 def connect(database: str | Path = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the project's macros loaded."""
-    con = duckdb.connect(str(database), read_only=read_only)
+    """A DuckDB connection with the project's macros loaded and memory bounded.
+
+    DuckDB spills to disk past CREDIT_DUCKDB_MEMORY_LIMIT (default 3GB), so peak memory stays bounded
+    as data grows; spill files go to the system temp folder.
+    """
+    config = {"memory_limit": os.environ.get("CREDIT_DUCKDB_MEMORY_LIMIT", "3GB"),
+              "temp_directory": str(Path(tempfile.gettempdir()) / "credit-duckdb-spill")}
+    con = duckdb.connect(str(database), read_only=read_only, config=config)
     if not read_only:
         con.execute((WAREHOUSE_DIR / "macros.sql").read_text(encoding="utf-8"))
     return con
