@@ -66,6 +66,7 @@ def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime) -> Me
     """Merge every validated batch not merged yet; idempotent (a merged batch is never read again)."""
     _register_batches(con, home)
     result = MergeResult()
+    since: dict[str, int] = {}   # per record type: the last version_seq before this merge
     pending = con.sql(
         "select record_type, list(batch_id order by landed_at, file_name) from batches "
         "where status = 'landed' and merged_at is null group by record_type"
@@ -81,6 +82,7 @@ def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime) -> Me
                 f"0::bigint as version_seq from {source} limit 0"
             )
         base = con.sql(f"select coalesce(max(version_seq), 0) from {hist}").fetchall()[0][0]
+        since[record_type] = base
         run(con, 
             f"insert into {hist} by name select *, {ts} as learned_at, null::timestamptz as superseded_at, "
             f"{base} + row_number() over (order by _landed_at, _file_name, _row_number) as version_seq "
@@ -102,7 +104,7 @@ def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime) -> Me
         result.batches_merged += len(batch_ids)
     run(con, f"update batches set merged_at = {ts} where status = 'rejected' and merged_at is null")
     create_current_views(con)
-    rebuild_subjects(con)
+    update_subjects(con, since)
     return result
 
 
@@ -147,23 +149,75 @@ def _empty_staged(record_type: str) -> str:
             f"null::timestamptz as superseded_at, null::bigint as version_seq from ({model})")
 
 
-def rebuild_subjects(con: duckdb.DuckDBPyConnection, known_at: datetime | None = None) -> None:
-    """Subject master from every version held at known_at (all names ever seen count)."""
+SUBJECT_TABLES = ("subject_names", "subjects", "subject_departments")
+
+
+def _subject_rows_sql(con: duckdb.DuckDBPyConnection, known_at: datetime | None = None,
+                      since: dict[str, int] | None = None) -> str:
+    """Subject columns of every record version held at known_at (or only versions after since[type])."""
     learned = "true" if known_at is None else f"learned_at <= {lit(known_at.isoformat())}::timestamptz"
+    cols = ", ".join(SUBJECT_COLUMNS)
+
+    def where(rt: str) -> str | None:
+        if since is None:
+            return learned
+        return f"{learned} and version_seq > {since[rt]}" if rt in since else None
+
     parts = []
     for rt in load_catalog().record_types.values():
-        if rt.has_subject and table_exists(con, f"{rt.code}_history"):
-            parts.append(f"select {', '.join(SUBJECT_COLUMNS)}, learned_at, _department as department "
-                         f"from {rt.code}_history where {learned}")
-    if table_exists(con, "debt_ledger_history"):
+        if rt.has_subject and table_exists(con, f"{rt.code}_history") and (cond := where(rt.code)):
+            parts.append(f"select {cols}, learned_at, _department as department from {rt.code}_history where {cond}")
+    if table_exists(con, "debt_ledger_history") and (cond := where("debt_ledger")):
         for role in ("debtor", "creditor"):
             parts.append(
                 f"select {role}_uscc as subject_key, {role}_name as subject_name, '法人及非法人组织' as subject_category, "
                 f"{role}_uscc as uscc, null as id_no, null as org_code, null as business_reg_no, learned_at, "
-                f"_department as department from debt_ledger_history where {learned}")
+                f"_department as department from debt_ledger_history where {cond}")
     if not parts:
         parts.append(f"select {', '.join(f'null::varchar as {c}' for c in SUBJECT_COLUMNS)}, "
                      "null::timestamptz as learned_at, null::varchar as department where false")
-    run(con, "create or replace temp view all_subject_rows as " + " union all ".join(parts))
-    run(con, (WAREHOUSE_DIR / "core" / "subjects.sql").read_text(encoding="utf-8"))
+    return " union all ".join(parts)
 
+
+def _core_sql(name: str) -> str:
+    return (WAREHOUSE_DIR / "core" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def rebuild_subjects(con: duckdb.DuckDBPyConnection, known_at: datetime | None = None,
+                     persist_rows: bool = False) -> None:
+    """Full build of the subject master from every version held at known_at (point-in-time reads, first merge)."""
+    rows = _subject_rows_sql(con, known_at)
+    if persist_rows:
+        run(con, f"create or replace table subject_rows as {rows}")
+    else:
+        run(con, f"create or replace temp view subject_rows as {rows}")
+    run(con, "create or replace table subject_links (alias_key varchar primary key, subject_key varchar)")
+    run(con, "create or replace temp view subject_rows_in as select * from subject_rows")
+    run(con, _core_sql("subject_links"))
+    run(con, "create or replace temp table affected_subjects as select null::varchar as subject_key where false")
+    run(con, "set variable subjects_full_build = true")
+    run(con, _core_sql("subject_master"))
+    for t in SUBJECT_TABLES:
+        run(con, f"create or replace table {t} as select * from next_{t}")
+
+
+def update_subjects(con: duckdb.DuckDBPyConnection, since: dict[str, int]) -> None:
+    """Incremental subject master: only the subjects the new versions (after since[type]) touch are recomputed."""
+    if not table_exists(con, "subject_rows"):
+        rebuild_subjects(con, persist_rows=True)   # first merge, or a warehouse from before subject_rows existed
+        return
+    new_rows = _subject_rows_sql(con, since=since)
+    run(con, f"create or replace temp table subject_rows_in as {new_rows}")
+    run(con, "insert into subject_rows select * from subject_rows_in")
+    run(con, _core_sql("subject_links"))
+    # Touched: the subjects of the new rows, and both ends of every new link (an alias subject merges in).
+    run(con, """create or replace temp table affected_subjects as
+        select coalesce(l.subject_key, r.subject_key) as subject_key
+        from subject_rows_in as r left join subject_links as l on l.alias_key = r.subject_key
+        union select alias_key from new_subject_links
+        union select subject_key from new_subject_links""")
+    run(con, "set variable subjects_full_build = false")
+    run(con, _core_sql("subject_master"))
+    for t in SUBJECT_TABLES:
+        run(con, f"delete from {t} where subject_key in (select subject_key from affected_subjects)")
+        run(con, f"insert into {t} select * from next_{t}")

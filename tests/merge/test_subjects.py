@@ -47,3 +47,27 @@ def test_a_warehouse_without_subject_records_still_publishes(tmp_path):
                                                          encoding="utf-8")
     summary = run_pass(home, AS_OF, now=datetime(2026, 11, 25, 8, tzinfo=UTC))
     assert summary.public is not None and summary.public.rows["penalties.parquet"] == 0
+
+
+def test_incremental_subject_master_equals_a_full_rebuild(tmp_path):
+    from pipelines.merge.warehouse import open_warehouse, rebuild_subjects
+
+    home = Home.resolve(tmp_path / "home")
+    rows = [
+        row("", "MA0Q12343", "", "盘锦兴隆商贸有限公司", "L-3"),                     # first: organisation code only
+        row("", "", "211100000012345", "盘锦兴隆商贸有限公司", "L-4"),
+        row("91211104MA0T22229X", "", "", "盘锦恒信建筑工程有限公司", "L-9"),
+        row("91211100MA0Q12343C", "", "211100000012345", "盘锦兴隆商贸（集团）有限公司", "L-1"),  # later: links both
+    ]
+    for i, (lo, hi) in enumerate(((0, 3), (3, 4))):
+        (home.inbox / "xzsp" / f"admin_license_{i}.csv").write_text("\n".join([HEADER, *rows[lo:hi]]) + "\n",
+                                                                   encoding="utf-8")
+        run_pass(home, AS_OF, now=datetime(2026, 11, 25, 8 + i, tzinfo=UTC))
+    con = open_warehouse(home)
+    tables = ("subjects", "subject_names", "subject_departments", "subject_links")
+    incremental = {t: sorted(map(str, con.sql(f"select * from {t}").fetchall())) for t in tables}
+    rebuild_subjects(con, persist_rows=True)
+    full = {t: sorted(map(str, con.sql(f"select * from {t}").fetchall())) for t in tables}
+    con.close()
+    assert incremental == full
+    assert len(incremental["subjects"]) == 2      # the ORG:/REG: subject merged into its USCC
