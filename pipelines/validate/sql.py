@@ -102,7 +102,8 @@ def connect(database: str | Path = ":memory:", read_only: bool = False) -> duckd
     DuckDB spills to disk past CREDIT_DUCKDB_MEMORY_LIMIT (default 3GB), so peak memory stays bounded
     as data grows; spill files go to the system temp folder.
     """
-    config = {"memory_limit": os.environ.get("CREDIT_DUCKDB_MEMORY_LIMIT", "3GB"),
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": os.environ.get("CREDIT_DUCKDB_MEMORY_LIMIT", "3GB"),
               "temp_directory": str(Path(tempfile.gettempdir()) / "credit-duckdb-spill")}
     con = duckdb.connect(str(database), read_only=read_only, config=config)
     if not read_only:
