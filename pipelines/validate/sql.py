@@ -104,7 +104,8 @@ def connect(database: str | Path = ":memory:", read_only: bool = False) -> duckd
     """
     config: dict[str, str | bool | int | float | list[str]] = {
         "memory_limit": os.environ.get("CREDIT_DUCKDB_MEMORY_LIMIT", "3GB"),
-              "temp_directory": str(Path(tempfile.gettempdir()) / "credit-duckdb-spill")}
+        "temp_directory": str(Path(tempfile.gettempdir()) / "credit-duckdb-spill"),
+    }
     con = duckdb.connect(str(database), read_only=read_only, config=config)
     if not read_only:
         con.execute((WAREHOUSE_DIR / "macros.sql").read_text(encoding="utf-8"))
