@@ -12,7 +12,7 @@ AS_OF ?=
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[airflow,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -233,18 +233,18 @@ class _ParquetSink:
 
 def _land(home: Home, batch: Batch, tmp: Path) -> str:
     """Add the constant lineage columns and move the read into landing/raw (streaming, in DuckDB)."""
-    import duckdb
+    from pipelines.validate.sql import connect  # memory-bounded, spills to disk
 
     assert batch.record_type
     out = home.landing / "raw" / batch.record_type / f"{batch.batch_id}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     part = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
-    con = duckdb.connect()
+    con = connect()
     try:
         con.execute(
             f"copy (select {_sql_str(batch.batch_id)} as _batch_id, {_sql_str(batch.department)} as _department, "
-            f"{_sql_str(batch.file_name)} as _file_name, * from read_parquet({_sql_str(str(tmp))}) "
-            f"order by _row_number) to {_sql_str(str(part))} (format parquet, compression zstd)"
+            f"{_sql_str(batch.file_name)} as _file_name, * from read_parquet({_sql_str(str(tmp))})) "
+            f"to {_sql_str(str(part))} (format parquet, compression zstd)"  # insertion order is kept
         ).fetchall()
     finally:
         con.close()
@@ -285,7 +285,9 @@ def _read_department(home: Home, url: str, engine, table, record_type: str, dept
     try:
         for row in _dept_rows(engine, table, dept_raw, mark):
             values = [row[i] for i in i_fields]
-            sink.add([_cell(values[p]) for p in positions] + [_cell(row[i_row]), _cell(row[i_upd])])
+            upd = row[i_upd]
+            sink.add([_cell(values[p]) for p in positions]
+                     + [_cell(row[i_row]), upd.isoformat(sep=" ") if isinstance(upd, datetime) else _cell(upd)])
             last = (row[i_upd], row[i_row])
         sink.close()
         if last is None:
