@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 HOME_DIR ?= $(HOME)/credit-home
 ROWS ?= 50000
 AS_OF ?=
+BENCH_ROWS ?= 200000
 
 .PHONY: demo test lint bench suites clean
 
@@ -28,6 +29,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy pipelines
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run --rows $(BENCH_ROWS)
 
 suites: $(STAMP)
 	$(BIN)/python -m pipelines.validate.suites

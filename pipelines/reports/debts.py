@@ -349,7 +349,9 @@ def _sheet(wb, title: str, heading: str, subheading: str, headers: list[str], ro
     ws.row_dimensions[3].height = 36
     for i, row in enumerate(rows):
         ws.append(row)
-        for j, cell in enumerate(ws[ws.max_row]):
+        # ws.max_row and ws[row] scan every cell (quadratic on big sheets): address cells directly.
+        for j in range(n):
+            cell = ws.cell(row=4 + i, column=j + 1)
             cell.border = border
             if formats[j]:
                 cell.number_format = formats[j]

@@ -1,0 +1,618 @@
+"""Issue 6 benchmark: one city's files through our pass, the raw DuckDB anchor and the usual pandas + GX baseline.
+
+    python -m benchmarks.run --rows N [--incremental-sizes a,b,c] [--daily 100000] [--out DIR] [--skip-baseline]
+
+Every measured thing runs in its own worker process (`python -m benchmarks.run _worker TASK SPEC.json`), so its
+peak RSS is its own; inside a worker each stage's peak is measured separately (see benchmarks/__init__.py).
+The parent reaps each worker with wait4 and kills it when it passes --mem-limit-gb or --timeout-s.
+Results: <out>/<timestamp>.json and <out>/<timestamp>.md (the Markdown is also printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks import Meter
+
+REPO = Path(__file__).resolve().parents[1]
+AS_OF = "2026-11-25"
+# our stages in order, and the baseline step each one is compared with (None: the baseline has no such step)
+OUR_STAGES: list[tuple[str, list[str], str | None]] = [
+    ("startup (imports, home)", ["startup"], "startup"),
+    ("ingest (收集 collect)", ["collect"], "read"),
+    ("validate (校验), all of it", ["validate", "gx_check", "data_docs"], "validate"),
+    ("  batches: SQL flags, split, type, feedback", ["validate"], None),
+    ("  GX cross-check (per-type samples)", ["gx_check"], None),
+    ("  GX Data Docs (whole site)", ["data_docs"], None),
+    ("merge (入库)", ["merge"], "merge"),
+    ("rules (规则)", ["rules"], None),
+    ("publish (发布)", ["publish"], "write"),
+]
+
+
+# ------------------------------------------------------------------------------------------------ workers
+
+
+def _w_generate(spec: dict, meter: Meter) -> dict:
+    from pipelines.demo.generate import generate
+
+    with meter.stage("generate"):
+        s = generate(Path(spec["home"]), spec["rows"], dt.date.fromisoformat(spec["as_of"]), seed=spec["seed"])
+    return {"files": len(s.files), "rows": sum(s.rows_per_record_type.values()),
+            "rows_per_record_type": s.rows_per_record_type, "broken_rows": s.broken_rows}
+
+
+def _csv_encodings(home: Path) -> dict[Path, str]:
+    """Encoding of every inbox CSV: from the demo manifest, else detected like the ingest does."""
+    from pipelines.ingest.files import Rejected, detect_encoding
+
+    known: dict[Path, str] = {}
+    manifest = home / "demo" / "files.csv"
+    if manifest.exists():
+        import csv
+
+        with open(manifest, encoding="utf-8", newline="") as f:
+            for r in csv.DictReader(f):
+                if r["format"] == "csv":
+                    known[home / "inbox" / r["department"] / r["file_name"]] = r["encoding"]
+    out = {}
+    for p in sorted((home / "inbox").rglob("*.csv")):
+        enc = known.get(p)
+        if enc is None:
+            try:
+                enc = detect_encoding(p)
+            except Rejected:
+                enc = "unreadable"
+        out[p] = enc
+    return out
+
+
+def _read_opts(ragged: bool) -> str:
+    # the ingest's own read_csv options (pipelines/ingest/files.py), so the anchor parses exactly as it does
+    extra = "null_padding=true, parallel=false" if ragged else "null_padding=false"
+    return f"header=true, all_varchar=true, delim=',', quote='\"', escape='\"', strict_mode=false, {extra}"
+
+
+def _w_anchor(spec: dict, meter: Meter) -> dict:
+    """Raw DuckDB on the same files: transcode GB18030 (iconv), scan every column, COPY to zstd Parquet."""
+    import duckdb
+
+    home, work = Path(spec["home"]), Path(spec["work"])
+    work.mkdir(parents=True, exist_ok=True)
+    files, skipped = [], []
+    with meter.stage("transcode"):
+        for i, (path, enc) in enumerate(_csv_encodings(home).items()):
+            if enc == "gb18030":
+                target = work / f"utf8_{i}.csv"
+                with open(target, "wb") as dst:
+                    subprocess.run(["iconv", "-f", "GB18030", "-t", "UTF-8", str(path)], stdout=dst, check=True)
+                files.append((path, target))
+            elif enc == "unreadable":
+                skipped.append(str(path))
+            else:
+                files.append((path, path))
+
+    def each(stage: str, sql_for) -> tuple[int, int]:
+        rows = fallbacks = 0
+        with meter.stage(stage):
+            con = duckdb.connect()
+            for i, (orig, src) in enumerate(files):
+                for ragged in (False, True):
+                    try:
+                        got = con.sql(sql_for(i, f"read_csv('{src}', {_read_opts(ragged)})")).fetchall()
+                        rows += got[0][0] if got else 0
+                        fallbacks += ragged
+                        break
+                    except duckdb.Error:
+                        if ragged:
+                            skipped.append(str(orig))
+            con.close()
+        return rows, fallbacks
+
+    read_rows, _ = each("read", lambda i, src: f"select count(*), sum(hash(columns(*))) from {src}")
+    out = work / "parquet"
+    out.mkdir(exist_ok=True)
+
+    copy_rows, fallbacks = each("copy", lambda i, src: f"copy (select * from {src}) to '{out / f'{i}.parquet'}' "
+                                                       f"(format parquet, compression zstd)")
+    csv_bytes = sum(p.stat().st_size for p, _ in files)
+    parquet_bytes = sum(p.stat().st_size for p in out.glob("*.parquet"))
+    shutil.rmtree(work, ignore_errors=True)
+    return {"csv_files": len(files), "csv_bytes": csv_bytes, "rows": read_rows, "copy_rows": copy_rows,
+            "gb18030_files": sum(1 for p, s in files if p != s), "ragged_fallbacks": fallbacks,
+            "parquet_bytes": parquet_bytes, "skipped": sorted(set(skipped)),
+            "duckdb_threads": duckdb.connect().sql("select current_setting('threads')").fetchall()[0][0]}
+
+
+_SQL_LOG: list[tuple[str, str, float]] = []
+
+
+def _instrument_sql(meter: Meter) -> None:
+    """Profile mode: time every statement the pipeline sends through pipelines.validate.sql.run."""
+    import importlib
+
+    import pipelines.validate.sql as sqlmod
+
+    original = sqlmod.run
+
+    def timed(con, sql, params=None):
+        t0 = time.perf_counter()
+        try:
+            return original(con, sql, params)
+        finally:
+            stage = meter._open[0] if meter._open else "?"
+            _SQL_LOG.append((stage, " ".join(sql.split())[:200], time.perf_counter() - t0))
+
+    for name in ("pipelines.validate.batch", "pipelines.merge.warehouse", "pipelines.rules.evaluate",
+                 "pipelines.publish.exports"):
+        mod = importlib.import_module(name)
+        mod.run = timed
+
+
+def _hook_validation_steps(meter: Meter) -> None:
+    """Time the pass-level steps validate_pending runs after the batches as stages of their own.
+
+    Wraps pipelines.run's module globals (looked up at call time), so no pipeline code changes; a step the
+    pipeline no longer has is simply not split out."""
+    import pipelines.run as runmod
+
+    for attr, stage in (("cross_check_with_gx", "gx_check"), ("build_data_docs", "data_docs")):
+        original = getattr(runmod, attr, None)
+        if original is None:
+            continue
+
+        def wrapped(*a, _original=original, _stage=stage, **kw):
+            resume = meter._open[0] if meter._open else None
+            meter.begin(_stage)
+            try:
+                return _original(*a, **kw)
+            finally:
+                if resume:
+                    meter.begin(resume)
+
+        setattr(runmod, attr, wrapped)
+
+
+def _w_ours(spec: dict, meter: Meter) -> dict:
+    as_of = dt.date.fromisoformat(spec["as_of"])
+    with meter.stage("startup"):
+        from pipelines.home import Home
+        from pipelines.run import PassSummary, collect, merge_and_publish, validate_pending
+
+        home = Home.resolve(spec["home"])
+    if spec.get("profile"):
+        _instrument_sql(meter)
+    _hook_validation_steps(meter)
+    summary = PassSummary(as_of)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage.endswith("merge"):
+            meter.begin("rules")
+        elif stage.endswith("rules"):
+            meter.begin("publish")
+        elif stage.endswith("publish"):
+            meter.end()
+
+    meter.begin("collect")
+    collect(home, summary, progress)
+    meter.begin("validate")
+    validate_pending(home, as_of, summary, progress)
+    meter.begin("merge")
+    merge_and_publish(home, as_of, dt.datetime.now(dt.UTC), summary, progress)
+    meter.end()
+    meter.dump_profiles()
+    wh = home.warehouse
+    out = {
+        "files_read": summary.files_read, "files_rejected": len(summary.rejected_files),
+        "duplicates": summary.duplicates, "rows": sum(v.rows for v in summary.validations),
+        "accepted": sum(v.accepted for v in summary.validations),
+        "quarantined": sum(v.quarantined for v in summary.validations),
+        "public_rows": summary.public.rows if summary.public else {},
+        "warehouse_bytes": wh.stat().st_size if wh.exists() else 0,
+    }
+    if spec.get("profile"):
+        out["sql"] = _SQL_LOG
+    return out
+
+
+def _w_baseline(spec: dict, meter: Meter) -> dict:
+    from benchmarks.baseline import run_baseline
+
+    with meter.stage("startup"):
+        import pandas  # noqa: F401
+
+        import pipelines.catalog  # noqa: F401
+    out = Path(spec["out"])
+    try:
+        return run_baseline(Path(spec["home"]), out, dt.date.fromisoformat(spec["as_of"]), meter)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+WORKERS = {"generate": _w_generate, "anchor": _w_anchor, "ours": _w_ours, "baseline": _w_baseline}
+
+
+def _worker(task: str, spec_path: Path) -> int:
+    meter = Meter()
+    meter.begin("startup")  # interpreter-level imports until the task's first stage
+    spec = json.loads(spec_path.read_text())
+    if spec.get("profile"):
+        meter.profile_dir = Path(spec["profile"])
+    extra = WORKERS[task](spec, meter)
+    figures = meter.as_dict()
+    Path(spec["result"]).write_text(json.dumps(figures | {"result": extra}, ensure_ascii=False, default=str))
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------ parent
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class Runner:
+    def __init__(self, work: Path, mem_limit_mb: float, timeout_s: float, log) -> None:
+        self.work, self.mem_limit_mb, self.timeout_s, self.log = work, mem_limit_mb, timeout_s, log
+        self.n = 0
+
+    def __call__(self, task: str, spec: dict, label: str) -> dict:
+        self.n += 1
+        spec_path = self.work / f"spec_{self.n:02d}_{task}.json"
+        spec["result"] = str(self.work / f"result_{self.n:02d}_{task}.json")
+        spec_path.write_text(json.dumps(spec))
+        logf = self.work / f"log_{self.n:02d}_{task}.txt"
+        self.log(f"[{time.strftime('%H:%M:%S')}] {label} ...")
+        load_before = os.getloadavg()
+        env = os.environ | {"PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        if spec.get("duckdb_memory_limit"):
+            env["CREDIT_DUCKDB_MEMORY_LIMIT"] = spec["duckdb_memory_limit"]
+        t0 = time.perf_counter()
+        with open(logf, "w") as lf:
+            proc = subprocess.Popen([sys.executable, "-m", "benchmarks.run", "_worker", task, str(spec_path)],
+                                    cwd=REPO, stdout=lf, stderr=subprocess.STDOUT, env=env)
+            killed, watched_peak = None, 0.0
+            while True:
+                pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                rss = _rss_mb(proc.pid)
+                watched_peak = max(watched_peak, rss)
+                if rss > self.mem_limit_mb and not killed:
+                    killed = f"memory: RSS {rss:,.0f} MB passed --mem-limit-gb"
+                    os.kill(proc.pid, signal.SIGKILL)
+                elif time.perf_counter() - t0 > self.timeout_s and not killed:
+                    killed = f"timeout: still running after {self.timeout_s:.0f} s"
+                    os.kill(proc.pid, signal.SIGKILL)
+                time.sleep(0.05)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        out: dict = {"task": task, "label": label, "process_wall_s": wall, "exit": proc.returncode,
+                     "ru_maxrss_mb": ru.ru_maxrss / 1024, "cpu_s": ru.ru_utime + ru.ru_stime,
+                     "loadavg_before": load_before, "loadavg_after": os.getloadavg()}
+        if proc.returncode == 0 and Path(spec["result"]).exists():
+            out |= json.loads(Path(spec["result"]).read_text())
+            self.log(f"    done in {wall:.1f} s, peak RSS {out['peak_rss_mb']:,.0f} MB, "
+                     f"load {load_before[0]:.2f} → {out['loadavg_after'][0]:.2f}")
+        else:
+            out["failed"] = killed or f"exit status {proc.returncode}"
+            out["peak_rss_mb"] = max(watched_peak, out["ru_maxrss_mb"])
+            out["log_tail"] = logf.read_text(errors="replace")[-3000:]
+            self.log(f"    FAILED ({out['failed']}) after {wall:.1f} s; log {logf}")
+        return out
+
+
+def machine() -> dict:
+    import duckdb
+    import pandas
+    import pyarrow
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+               if line.startswith("MemTotal"))
+    try:
+        from importlib.metadata import version
+
+        gx = version("great_expectations")
+    except Exception:  # noqa: BLE001
+        gx = "?"
+    try:
+        git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        git += " (uncommitted changes)" if dirty else ""
+    except (OSError, subprocess.SubprocessError):
+        git = "?"
+    return {"git": git, "nproc": os.cpu_count(), "memory_gb": round(mem / 1024 / 1024, 1), "cpu_model": cpu,
+            "kernel": platform.release(), "python": platform.python_version(), "duckdb": duckdb.__version__,
+            "pandas": pandas.__version__, "pyarrow": pyarrow.__version__, "great_expectations": gx}
+
+
+def _stage(res: dict, name: str) -> dict | None:
+    return next((s for s in res.get("stages", []) if s["name"] == name), None)
+
+
+def _combined(res: dict | None, names: list[str]) -> dict | None:
+    """Several stages as one: summed wall and CPU, the highest peak."""
+    got = [s for s in (res or {}).get("stages", []) if s["name"] in names]
+    if not got:
+        return None
+    return {"wall_s": sum(s["wall_s"] for s in got), "cpu_s": sum(s["cpu_s"] for s in got),
+            "peak_rss_mb": max(s["peak_rss_mb"] for s in got)}
+
+
+def _sum_stages(res: dict, names: list[str]) -> float:
+    return sum(s["wall_s"] for s in res.get("stages", []) if s["name"] in names)
+
+
+def _input_stats(home: Path) -> dict:
+    files = [p for p in (home / "inbox").rglob("*") if p.is_file()]
+    return {"files": len(files), "bytes": sum(p.stat().st_size for p in files),
+            "csv_files": sum(p.suffix == ".csv" for p in files), "xlsx_files": sum(p.suffix == ".xlsx" for p in files)}
+
+
+def add_daily(scratch: Path, home: Path, tag: str) -> int:
+    """Copy a generated day's files into home's inbox under new names (so they are new files)."""
+    n = 0
+    for p in sorted((scratch / "inbox").rglob("*")):
+        if p.is_file():
+            dest = home / "inbox" / p.parent.name / f"{p.stem}_{tag}{p.suffix}"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(p, dest)
+            n += 1
+    return n
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+
+def _f(x: float | None, fmt: str = ",.1f") -> str:
+    return "—" if x is None else format(x, fmt)
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return "—" if not a or not b else f"{a / b:.2f}×"
+
+
+def markdown(r: dict) -> str:
+    m, n = r["machine"], r["rows"]
+    L = [f"# Benchmark {r['timestamp']} — {n:,} rows", "",
+         f"Machine: {m['nproc']} cores ({m['cpu_model']}), {m['memory_gb']} GB, Linux {m['kernel']}; Python "
+         f"{m['python']}, DuckDB {m['duckdb']}, pandas {m['pandas']}, pyarrow {m['pyarrow']}, GX {m['great_expectations']}; "
+         f"code at {m.get('git', '?')}.",
+         f"Command: `{r['command']}`", f"Load average at start {r['loadavg_start'][0]:.2f} / end {r['loadavg_end'][0]:.2f} "
+         "(1-min; this box has 2 cores, above ~0.5 other work was running).", ""]
+    if r.get("duckdb_memory_limit"):
+        L += [f"Our pass ran with CREDIT_DUCKDB_MEMORY_LIMIT={r['duckdb_memory_limit']} (DuckDB's memory limit "
+              "on the pipeline's connections; it spills past it).", ""]
+    inp, gen = r["input"], r["generate"]
+    L += [f"Input: {inp['files']} files ({inp['csv_files']} CSV, {inp['xlsx_files']} XLSX), {inp['bytes'] / 1e6:,.0f} MB, "
+          f"{gen.get('result', {}).get('rows', 0):,} data rows (generated in {_f(gen.get('wall_s'))} s).", ""]
+    ours, base, anchor = r["ours"], r.get("baseline"), r["anchor"]
+    L += ["## Full pass: ours vs the usual pandas + GX baseline (same inbox)", "",
+          "Wall = seconds; RSS = the stage's own peak resident memory (MB); CPU = process CPU-seconds ÷ wall "
+          "(2.0 = both cores busy). Speed-up = baseline wall ÷ ours; memory ÷ = baseline peak ÷ ours.", "",
+          "| stage | ours wall | ours RSS | ours CPU | baseline step | base wall | base RSS | speed-up | memory ÷ |",
+          "|---|---:|---:|---:|---|---:|---:|---:|---:|"]
+    for label, names, bname in OUR_STAGES:
+        s = _combined(ours, names)
+        b = _stage(base, bname) if base and bname and not base.get("failed") else None
+        cpu = s["cpu_s"] / s["wall_s"] if s and s["wall_s"] else None
+        L.append(f"| {label} | {_f(s and s['wall_s'])} | {_f(s and s['peak_rss_mb'], ',.0f')} | "
+                 f"{_f(cpu, '.2f')} | {bname or ''} | {_f(b and b['wall_s'])} | "
+                 f"{_f(b and b['peak_rss_mb'], ',.0f')} | {_ratio(b and b['wall_s'], s and s['wall_s'])} | "
+                 f"{_ratio(b and b['peak_rss_mb'], s and s['peak_rss_mb'])} |")
+    bw = base.get("wall_s") if base and not base.get("failed") else None
+    bp = base.get("peak_rss_mb") if base and not base.get("failed") else None
+    no_rules = ours["wall_s"] - _sum_stages(ours, ["rules"])
+    L.append(f"| **total** | **{_f(ours['wall_s'])}** | **{_f(ours['peak_rss_mb'], ',.0f')}** | "
+             f"{_f(ours['cpu_s'] / ours['process_wall_s'], '.2f')} | total | **{_f(bw)}** | **{_f(bp, ',.0f')}** | "
+             f"**{_ratio(bw, ours['wall_s'])}** | **{_ratio(bp, ours['peak_rss_mb'])}** |")
+    L.append(f"| total without rules (the baseline has none) | {_f(no_rules)} | | | | {_f(bw)} | | {_ratio(bw, no_rules)} | |")
+    L.append("")
+    if base and base.get("failed"):
+        L += [f"Baseline did not finish: {base['failed']} (peak seen {base['peak_rss_mb']:,.0f} MB).", ""]
+    elif base:
+        br = base["result"]
+        L += [f"Baseline: {br['rows_read']:,} rows read, {br['rows_dropped_by_gx']:,} dropped by GX (error rules), "
+              f"{sum(br['rows_written'].values()):,} written after keep-latest; {len(br['files_skipped'])} files skipped.", ""]
+    o = ours["result"]
+    L += [f"Ours: {o['files_read']} files, {o['rows']:,} rows validated, {o['accepted']:,} accepted, "
+          f"{o['quarantined']:,} quarantined, {o['files_rejected']} files rejected, {o['duplicates']} duplicates; "
+          f"warehouse {o['warehouse_bytes'] / 1e6:,.0f} MB.", ""]
+    a = anchor.get("result", {})
+    copy, read, tr = _stage(anchor, "copy"), _stage(anchor, "read"), _stage(anchor, "transcode")
+    coll = _stage(ours, "collect")
+    if copy:
+        mbps = a["csv_bytes"] / 1e6
+        L += ["## Raw DuckDB anchor (same CSV files, same run)", "",
+              "| operation | wall s | peak RSS MB | MB/s | CPU |", "|---|---:|---:|---:|---:|",
+              f"| iconv GB18030 → UTF-8 ({a['gb18030_files']} files) | {_f(tr['wall_s'])} | {_f(tr['peak_rss_mb'], ',.0f')} | | |",
+              f"| DuckDB read_csv, every column scanned | {_f(read['wall_s'])} | {_f(read['peak_rss_mb'], ',.0f')} | "
+              f"{mbps / read['wall_s']:,.0f} | {read['cpu_s'] / read['wall_s']:.2f} |",
+              f"| DuckDB COPY CSV → zstd Parquet | {_f(copy['wall_s'])} | {_f(copy['peak_rss_mb'], ',.0f')} | "
+              f"{mbps / copy['wall_s']:,.0f} | {copy['cpu_s'] / copy['wall_s']:.2f} |", "",
+              f"{a['csv_files']} CSV files, {mbps:,.0f} MB, {a['rows']:,} rows (XLSX files are not in the anchor; "
+              f"{len(a['skipped'])} unreadable files skipped).", "",
+              f"- our ingest (collect) ÷ anchor COPY: **{coll['wall_s'] / copy['wall_s']:.2f}×**; "
+              f"÷ anchor read: {coll['wall_s'] / read['wall_s']:.2f}×",
+              f"- our full pass ÷ anchor COPY: **{ours['wall_s'] / copy['wall_s']:.2f}×** "
+              f"(÷ anchor COPY + transcode: {ours['wall_s'] / (copy['wall_s'] + tr['wall_s']):.2f}×); issue target ≤ 3× at 10M", ""]
+    inc = r.get("incremental") or []
+    if inc:
+        L += [f"## Incremental: a daily batch of {r['daily']:,} generated rows into a warehouse of N rows", "",
+              "| warehouse N | daily pass s | collect | validate | GX check | docs | merge | rules | publish | "
+              "peak RSS MB | warehouse MB | full pass at N (setup) s |", "|---:|" * 1 + "---:|" * 11]
+        for it in inc:
+            d = it["daily_pass"]
+            if d.get("failed"):
+                L.append(f"| {it['n']:,} | failed: {d['failed']} |" + " |" * 10)
+                continue
+            cells = [_f(_stage(d, s) and _stage(d, s)["wall_s"]) for s in
+                     ("collect", "validate", "gx_check", "data_docs", "merge", "rules", "publish")]
+            L.append(f"| {it['n']:,} | **{_f(d['wall_s'])}** | {' | '.join(cells)} | {_f(d['peak_rss_mb'], ',.0f')} | "
+                     f"{d['result']['warehouse_bytes'] / 1e6:,.0f} | {_f(it.get('setup_pass_s'))} |")
+        ok = [it for it in inc if not it["daily_pass"].get("failed")]
+        if len(ok) >= 2:
+            lo, hi = ok[0], ok[-1]
+            grow = hi["daily_pass"]["wall_s"] / lo["daily_pass"]["wall_s"]
+            L += ["", f"From N = {lo['n']:,} to {hi['n']:,} (×{hi['n'] / lo['n']:.1f}) the daily pass grew ×{grow:.2f}."]
+        L.append("")
+    return "\n".join(L)
+
+
+# ------------------------------------------------------------------------------------------------ main
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_worker":
+        return _worker(argv[1], Path(argv[2]))
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=200_000, help="rows of the demo city (default 200000)")
+    ap.add_argument("--incremental-sizes", default=None,
+                    help="warehouse sizes N for the daily-batch case, e.g. 250000,500000,1000000 "
+                         "(default: rows/4, rows/2, rows; 'none' to skip)")
+    ap.add_argument("--daily", type=int, default=100_000, help="rows of the daily batch (default 100000)")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    ap.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "credit-bench",
+                    help="scratch space for the generated homes (deleted afterwards unless --keep)")
+    ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--as-of", default=AS_OF)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--mem-limit-gb", type=float, default=None,
+                    help="kill a worker whose RSS passes this (default: 70%% of the machine's memory)")
+    ap.add_argument("--timeout-s", type=float, default=3 * 3600, help="kill a worker running longer (default 3 h)")
+    ap.add_argument("--profile", action="store_true",
+                    help="instead of the comparison: cProfile our pass per stage and time every SQL statement")
+    ap.add_argument("--keep", action="store_true", help="keep the generated homes under --work")
+    ap.add_argument("--duckdb-memory-limit", default=None,
+                    help="CREDIT_DUCKDB_MEMORY_LIMIT for our pass (e.g. 1GB; the pipeline's default is 3GB)")
+    args = ap.parse_args(argv)
+
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    work = args.work / stamp
+    work.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    mach = machine()
+    limit_mb = (args.mem_limit_gb or mach["memory_gb"] * 0.7) * 1024
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    run = Runner(work, limit_mb, args.timeout_s, log)
+    report: dict = {"timestamp": stamp, "rows": args.rows, "daily": args.daily, "as_of": args.as_of,
+                    "duckdb_memory_limit": args.duckdb_memory_limit,
+                    "command": "python -m benchmarks.run " + " ".join(argv), "machine": mach,
+                    "loadavg_start": os.getloadavg(), "mem_limit_mb": limit_mb}
+    try:
+        main_home = work / f"city_{args.rows}"
+        report["generate"] = run("generate", {"home": str(main_home), "rows": args.rows, "as_of": args.as_of,
+                                              "seed": args.seed}, f"generate {args.rows:,} rows")
+        report["input"] = _input_stats(main_home)
+        if args.profile:
+            return _profile(run, main_home, args, stamp, report, work)
+        report["anchor"] = run("anchor", {"home": str(main_home), "work": str(work / "anchor")},
+                               "anchor: DuckDB CSV → Parquet")
+        if not args.skip_baseline:
+            report["baseline"] = run("baseline", {"home": str(main_home), "out": str(work / "baseline"),
+                                                  "as_of": args.as_of}, "baseline: pandas + GX")
+        report["ours"] = run("ours", {"home": str(main_home), "as_of": args.as_of,
+                                      "duckdb_memory_limit": args.duckdb_memory_limit}, "ours: full pass")
+        report["incremental"] = _incremental(run, args, work, main_home)
+    finally:
+        report["loadavg_end"] = os.getloadavg()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    (args.out / f"{stamp}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
+    text = markdown(report)
+    (args.out / f"{stamp}.md").write_text(text + "\n", encoding="utf-8")
+    print(text)
+    print(f"\nwritten: {args.out / f'{stamp}.json'} and .md", file=sys.stderr)
+    return 0
+
+
+def _incremental(run: Runner, args, work: Path, main_home: Path) -> list[dict]:
+    if args.incremental_sizes == "none" or args.daily <= 0:
+        return []
+    sizes = ([int(s) for s in args.incremental_sizes.split(",")] if args.incremental_sizes
+             else [args.rows // 4, args.rows // 2, args.rows])
+    daily_home = work / "daily"
+    run("generate", {"home": str(daily_home), "rows": args.daily, "as_of": args.as_of, "seed": args.seed + 1},
+        f"generate the daily batch ({args.daily:,} rows)")
+    out = []
+    for n in sorted(sizes):
+        item: dict = {"n": n}
+        if n == args.rows:
+            home = main_home  # passed once already by the full-pass measurement
+        else:
+            home = work / f"city_{n}"
+            run("generate", {"home": str(home), "rows": n, "as_of": args.as_of, "seed": args.seed},
+                f"incremental: generate {n:,} rows")
+            setup = run("ours", {"home": str(home), "as_of": args.as_of,
+                                 "duckdb_memory_limit": args.duckdb_memory_limit}, f"incremental: full pass at {n:,}")
+            item["setup_pass"] = setup
+        item["setup_pass_s"] = (item.get("setup_pass") or {}).get("wall_s")
+        item["daily_files"] = add_daily(daily_home, home, "daily")
+        item["daily_pass"] = run("ours", {"home": str(home), "as_of": args.as_of,
+                                          "duckdb_memory_limit": args.duckdb_memory_limit},
+                                 f"incremental: daily {args.daily:,} into {n:,}")
+        out.append(item)
+        if home != main_home:
+            shutil.rmtree(home, ignore_errors=True)
+    return out
+
+
+def _profile(run: Runner, home: Path, args, stamp: str, report: dict, work: Path) -> int:
+    """cProfile dumps (<stage>.prof) stay under --work/<stamp>/profile: kept only with --keep."""
+    import pstats
+
+    pdir = work / "profile"
+    res = run("ours", {"home": str(home), "as_of": args.as_of, "profile": str(pdir)}, "ours: profiled pass")
+    report["ours_profiled"] = res
+    L = [f"# Profile of our pass, {args.rows:,} rows ({stamp})", "",
+         "cProfile per stage (timings inflated by the profiler) and every SQL statement sent through "
+         "`pipelines.validate.sql.run` (not inflated: DuckDB runs natively).", ""]
+    for s in res.get("stages", []):
+        L.append(f"## {s['name']}: {s['wall_s']:.1f} s wall, {s['cpu_s']:.1f} s CPU, peak {s['peak_rss_mb']:,.0f} MB")
+        prof = pdir / f"{s['name']}.prof"
+        if prof.exists():
+            import io
+
+            buf = io.StringIO()
+            pstats.Stats(str(prof), stream=buf).sort_stats("tottime").print_stats(15)
+            L += ["", "```", *[line for line in buf.getvalue().splitlines() if line.strip()][-18:], "```"]
+        sql = sorted((x for x in res.get("result", {}).get("sql", []) if x[0] == s["name"]), key=lambda x: -x[2])
+        if sql:
+            total = sum(x[2] for x in sql)
+            L += ["", f"SQL statements: {len(sql)}, {total:.1f} s in all; the slowest:", "",
+                  "| s | statement |", "|---:|---|"]
+            L += [f"| {x[2]:.2f} | `{x[1][:160].replace('|', '¦')}` |" for x in sql[:10]]
+        L.append("")
+    text = "\n".join(L)
+    (args.out / f"{stamp}-profile.md").write_text(text + "\n", encoding="utf-8")
+    (args.out / f"{stamp}-profile.json").write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
