@@ -15,7 +15,7 @@ from pipelines.rules.evaluate import evaluate
 from pipelines.validate import feedback
 from pipelines.validate.batch import BatchValidation, cross_check_with_gx, validate_batch
 from pipelines.validate.gx_runner import build_data_docs
-from pipelines.validate.sql import lit
+from pipelines.validate.sql import connect, lit
 
 Progress = Callable[[str, int, int], None]
 
@@ -76,9 +76,13 @@ def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Pr
             if b.status == "landed" and department in (None, b.department)
             and not (home.validation / "batches" / f"{b.batch_id}.json").exists()]
     results = []
-    for i, b in enumerate(todo, 1):
-        results.append(validate_batch(home, b, as_of))
-        progress("校验 validate", i, len(todo))
+    con = connect()
+    try:
+        for i, b in enumerate(todo, 1):
+            results.append(validate_batch(home, b, as_of, con))
+            progress("校验 validate", i, len(todo))
+    finally:
+        con.close()
     if results:
         # GX must agree with the SQL flags before any batch counts as validated (then merge takes it).
         run_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{department or 'all'}"

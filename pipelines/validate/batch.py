@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
+import duckdb
+
 from pipelines.catalog import load_catalog
 from pipelines.home import Home
 from pipelines.ingest.files import LINEAGE, Batch
@@ -68,12 +70,14 @@ def record_id_sql(record_type: str) -> str:
     return f"substr(md5(concat_ws('|', {lit(record_type)}, {parts})), 1, 20)"
 
 
-def validate_batch(home: Home, batch: Batch, as_of: date) -> BatchValidation:
+def validate_batch(home: Home, batch: Batch, as_of: date,
+                   con: duckdb.DuckDBPyConnection | None = None) -> BatchValidation:
     """Flag, split, type and cross-check one landed batch; returns its counts."""
     assert batch.record_type and batch.raw_path
     rt = load_catalog().record_types[batch.record_type]
     suite = load_suite(rt.code)
-    con = connect()
+    own = con is None
+    con = con or connect()  # a pass shares one connection: the macros load once
     run(con, "set preserve_insertion_order = true")
     try:
         raw = f"read_parquet({lit(str(home.root / batch.raw_path))})"
@@ -84,12 +88,12 @@ def validate_batch(home: Home, batch: Batch, as_of: date) -> BatchValidation:
         run(con, 
             f"copy ({flag_query(suite, as_of, source)}) to {lit(str(flagged))} (format parquet, compression zstd)"
         )
-        run(con, f"create view flagged as select * from read_parquet({lit(str(flagged))})")
+        run(con, f"create or replace view flagged as select * from read_parquet({lit(str(flagged))})")
         # Every row goes through the staging model, so quarantined rows get their record_id too:
         # a later valid submission of the same record resolves them.
-        run(con, "create view validated_rows as select * from flagged")
+        run(con, "create or replace view validated_rows as select * from flagged")
         model = render_model(WAREHOUSE_DIR / "staging" / f"stg_{rt.code}.sql", rt.has_subject)
-        run(con, f"create view typed as select {record_id_sql(rt.code)} as record_id, * from ({model})")
+        run(con, f"create or replace view typed as select {record_id_sql(rt.code)} as record_id, * from ({model})")
         staged = home.staged / rt.code / f"{batch.batch_id}.parquet"
         staged.parent.mkdir(parents=True, exist_ok=True)
         run(con,
@@ -121,7 +125,8 @@ def validate_batch(home: Home, batch: Batch, as_of: date) -> BatchValidation:
         result = BatchValidation(batch.batch_id, rt.code, total, accepted, total - accepted, nwarn, counts)
         _write_gx_sample(con, home, rt.code, batch.batch_id, total)
     finally:
-        con.close()
+        if own:
+            con.close()
     result.feedback_path = str(feedback.write_batch_feedback(home, batch, bad, warned).relative_to(home.root))
     for p in work.iterdir():
         p.unlink()
