@@ -25,9 +25,10 @@ from pipelines.validate.sql import WAREHOUSE_DIR, connect, ensure_columns, flag_
 from pipelines.validate.suites import load_suite
 
 FLAG_COLUMNS = ("_rules", "_reasons", "_warn_rules", "_warn_reasons")
-# GX re-checks, per batch, every row SQL flagged (up to this many) and an every-k-th-row sample of about
-# this many rows; all batches of a record type in one pass go through GX together.
-GX_SAMPLE_ROWS = 20_000
+# GX re-checks, per batch, every row SQL flagged (up to GX_FLAGGED_ROWS) and an every-k-th-row sample of
+# about GX_SAMPLE_ROWS clean rows; all batches of a record type in one pass go through GX together.
+GX_SAMPLE_ROWS = 5_000
+GX_FLAGGED_ROWS = 20_000
 
 
 class ValidationMismatch(RuntimeError):
@@ -148,7 +149,7 @@ def _write_gx_sample(con, home: Home, record_type: str, batch_id: str, rows: int
         f"copy (select {lit(batch_id)} as _batch_id, _row_number, {fields}, _rules || _warn_rules as _sql_rules "
         f"from flagged where _row_number % {step} = 0 "
         f"or _row_number in (select _row_number from flagged where len(_rules || _warn_rules) > 0 "
-        f"order by _row_number limit {GX_SAMPLE_ROWS}) order by _row_number) to {lit(str(path))} (format parquet)")
+        f"order by _row_number limit {GX_FLAGGED_ROWS}) order by _row_number) to {lit(str(path))} (format parquet)")
 
 
 def cross_check_with_gx(home: Home, results: list[BatchValidation], as_of: date, run_name: str) -> None:
