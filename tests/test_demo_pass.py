@@ -32,3 +32,15 @@ def test_demo_pass_quarantines_exactly_the_broken_rows(tmp_path):
     # Every record type reaches the warehouse and every public file has rows.
     assert {v.record_type for v in summary.validations} == set(gen.rows_per_record_type)
     assert all(n > 0 for name, n in summary.public.rows.items() if name != "changes.parquet")
+    # No public file of the demo city carries a valid identity number; natural persons appear masked.
+    from tests.test_end_to_end import identity_numbers_in
+
+    public = home.exports / "public" / json.loads((home.exports / "public" / "latest.json").read_text())["path"]
+    masked = 0
+    for f in public.glob("*.parquet"):
+        rel = con.sql(f"select * from '{f}'")
+        values = [v for row in rel.fetchall() for v in row]
+        assert identity_numbers_in(values) == [], f.name
+        if "id_no_masked" in rel.columns:
+            masked += con.sql(f"select count(id_no_masked) from '{f}'").fetchall()[0][0]
+    assert masked > 0
