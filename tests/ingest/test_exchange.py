@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
+import sqlalchemy as sa
 
 from pipelines.catalog import load_catalog
 from pipelines.home import Home
@@ -26,8 +27,6 @@ from pipelines.ingest.exchange import (
 )
 from pipelines.run import run_pass
 from tests.conftest import AS_OF, FIXTURES
-
-sa = pytest.importorskip("sqlalchemy")
 
 PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 MY_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4"
@@ -42,13 +41,13 @@ def fixture_rows() -> tuple[list[str], list[list[str]]]:
 
 
 def admin(url: str):
-    """An autocommit engine on the server's admin database; skips when the driver or server is missing."""
+    """An autocommit engine on the server's admin database; fails when the driver or server is missing."""
     try:
         engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
         with engine.connect() as c:
             c.execute(sa.text("select 1"))
-    except Exception as exc:  # pragma: no cover - only without the driver (airflow extra) or the server
-        pytest.skip(f"database driver or server not available: {exc}")
+    except Exception as exc:  # driver (airflow extra) and server must be present
+        pytest.fail(f"database driver or server not available: {exc}")
     return engine
 
 
