@@ -13,7 +13,7 @@ from pipelines.merge.warehouse import merge, open_warehouse
 from pipelines.publish.exports import Version, publish
 from pipelines.rules.evaluate import evaluate
 from pipelines.validate import feedback
-from pipelines.validate.batch import BatchValidation, cross_check_with_gx, validate_batch
+from pipelines.validate.batch import BatchValidation, cross_check_with_gx, validate_batches
 from pipelines.validate.gx_runner import build_data_docs
 from pipelines.validate.sql import connect, lit
 
@@ -75,12 +75,15 @@ def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Pr
     todo = [b for b in batches.values()
             if b.status == "landed" and department in (None, b.department)
             and not (home.validation / "batches" / f"{b.batch_id}.json").exists()]
-    results = []
+    by_type: dict[str, list[Batch]] = {}
+    for b in sorted(todo, key=lambda b: (b.landed_at, b.file_name)):
+        by_type.setdefault(b.record_type or "", []).append(b)
+    results: list[BatchValidation] = []
     con = connect()
     try:
-        for i, b in enumerate(todo, 1):
-            results.append(validate_batch(home, b, as_of, con))
-            progress("校验 validate", i, len(todo))
+        for record_type, group in sorted(by_type.items()):
+            results += validate_batches(home, record_type, group, as_of, con)
+            progress("校验 validate", len(results), len(todo))
     finally:
         con.close()
     if results:

@@ -1,16 +1,18 @@
-"""Validate one landed batch: flag rows in DuckDB, split good from bad, type the good, check GX agrees.
+"""Validate landed batches: flag rows in DuckDB, split good from bad, type the good, check GX agrees.
 
-Writes Parquet and files only (never the warehouse), so batches validate in parallel:
-  staged/<record_type>/<batch_id>.parquet      good rows through warehouse/staging/stg_<record_type>.sql
+All pending batches of a record type are validated by one set of queries; the outputs stay per batch.
+Writes Parquet and files only (never the warehouse), so departments validate in parallel:
+  staged/<record_type>/_batch_id=<batch_id>/   good rows through warehouse/staging/stg_<record_type>.sql
   quarantine/rows/<batch_id>.parquet           bad rows with every broken rule and its Chinese reason
   quarantine/warnings/<batch_id>.parquet       rows that go on but carry warnings
-  validation/results/<batch_id>.json           the GX validation result for the batch
+  validation/results/<run>-<record_type>.json  the GX validation result of the record type's sample
   feedback/<department>/<batch_id>_<file>.xlsx the department's feedback file
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,9 +27,9 @@ from pipelines.validate.sql import WAREHOUSE_DIR, connect, ensure_columns, flag_
 from pipelines.validate.suites import load_suite
 
 FLAG_COLUMNS = ("_rules", "_reasons", "_warn_rules", "_warn_reasons")
-# GX re-checks, per batch, every row SQL flagged (up to GX_FLAGGED_ROWS) and an every-k-th-row sample of
-# about GX_SAMPLE_ROWS clean rows; all batches of a record type in one pass go through GX together.
-GX_SAMPLE_ROWS = 5_000
+# GX re-checks every row SQL flagged (up to GX_FLAGGED_ROWS per batch) and an every-k-th-row sample of
+# about GX_SAMPLE_ROWS rows per record type and pass; all batches of a type go through GX together.
+GX_SAMPLE_ROWS = 20_000
 GX_FLAGGED_ROWS = 20_000
 
 
@@ -47,6 +49,7 @@ class BatchValidation:
     gx_rows: int = 0
     gx_success: bool = True
     gx_result: str | None = None
+    gx_sample: str | None = None   # the rows GX re-checked, shared by the batches validated together
     feedback_path: str | None = None
 
     def save(self, home: Home) -> None:
@@ -71,85 +74,123 @@ def record_id_sql(record_type: str) -> str:
     return f"substr(md5(concat_ws('|', {lit(record_type)}, {parts})), 1, 20)"
 
 
-def validate_batch(home: Home, batch: Batch, as_of: date,
-                   con: duckdb.DuckDBPyConnection | None = None) -> BatchValidation:
-    """Flag, split, type and cross-check one landed batch; returns its counts."""
-    assert batch.record_type and batch.raw_path
-    rt = load_catalog().record_types[batch.record_type]
+def staged_glob(home: Home, record_type: str, batch_id: str) -> Path:
+    """The staged (validated, typed) rows of one batch: one folder per batch, written by one COPY per type."""
+    return home.staged / record_type / f"_batch_id={batch_id}" / "*.parquet"
+
+
+def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: date,
+                     con: duckdb.DuckDBPyConnection | None = None) -> list[BatchValidation]:
+    """Flag, split and type every given landed batch of one record type; returns each batch's counts.
+
+    All batches of the type go through one flagging query and one staging COPY (partitioned by batch),
+    so DuckDB works on the whole input at once instead of file by file; outputs stay per batch.
+    """
+    assert batches and all(b.record_type == record_type and b.raw_path for b in batches)
+    rt = load_catalog().record_types[record_type]
     suite = load_suite(rt.code)
     own = con is None
     con = con or connect()  # a pass shares one connection: the macros load once
     run(con, "set preserve_insertion_order = true")
+    work = home.validation / "work" / f"{record_type}-{batches[0].batch_id}"
+    work.mkdir(parents=True, exist_ok=True)
     try:
-        raw = f"read_parquet({lit(str(home.root / batch.raw_path))})"
-        source = ensure_columns(con, raw, list(rt.field_names), {"_landed_at": f"{lit(batch.landed_at)}::timestamptz"})
-        work = home.validation / "work" / batch.batch_id
-        work.mkdir(parents=True, exist_ok=True)
+        raw = f"read_parquet({lit([str(home.root / (b.raw_path or '')) for b in batches])}, union_by_name = true)"
+        landed = " ".join(f"when {lit(b.batch_id)} then {lit(b.landed_at)}" for b in batches)
+        source = ensure_columns(con, raw, list(rt.field_names),
+                                {"_landed_at": f"(case _batch_id {landed} end)::timestamptz"})
         flagged = work / "flagged.parquet"
-        run(con, 
-            f"copy ({flag_query(suite, as_of, source)}) to {lit(str(flagged))} (format parquet, compression zstd)"
-        )
+        run(con, f"copy ({flag_query(suite, as_of, source)}) to {lit(str(flagged))} "
+                 "(format parquet, compression zstd)")
         run(con, f"create or replace view flagged as select * from read_parquet({lit(str(flagged))})")
         # Every row goes through the staging model, so quarantined rows get their record_id too:
         # a later valid submission of the same record resolves them.
         run(con, "create or replace view validated_rows as select * from flagged")
         model = render_model(WAREHOUSE_DIR / "staging" / f"stg_{rt.code}.sql", rt.has_subject)
         run(con, f"create or replace view typed as select {record_id_sql(rt.code)} as record_id, * from ({model})")
-        staged = home.staged / rt.code / f"{batch.batch_id}.parquet"
-        staged.parent.mkdir(parents=True, exist_ok=True)
+        for b in batches:  # a re-validated batch must not keep files from an earlier attempt
+            shutil.rmtree(staged_glob(home, rt.code, b.batch_id).parent, ignore_errors=True)
         run(con,
             f"copy (select * exclude ({', '.join(FLAG_COLUMNS)}) from typed where len(_rules) = 0) "
-            f"to {lit(str(staged))} (format parquet, compression zstd)"
-        )
-        qdir = home.quarantine_dir
-        bad = qdir / "rows" / f"{batch.batch_id}.parquet"
-        warned = qdir / "warnings" / f"{batch.batch_id}.parquet"
-        for path, where, rules, texts in ((bad, "len(_rules) > 0", "_rules", "_reasons"),
-                                          (warned, "len(_warn_rules) > 0", "_warn_rules", "_warn_reasons")):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            submitted = ", ".join(f"{lit(c)}: f.{q(c)}" for c in rt.field_names)
-            run(con,
-                f"copy (select f._department as department, {lit(rt.code)} as record_type, "
-                f"f._file_name as file_name, f._batch_id as batch_id, f._row_number as row_number, "
-                f"f.{rules} as rules, array_to_string(f.{texts}, '；') as reasons, "
-                f"to_json({{{submitted}}}) as submitted, f._landed_at as first_seen_at, t.record_id "
-                f"from (select * from flagged where {where}) as f "
-                f"join (select record_id, _row_number from typed where {where}) as t using (_row_number) "
-                f"order by f._row_number) to {lit(str(path))} (format parquet)"
-            )
-        counts = dict(con.sql(
-            "select r, count(*) from (select unnest(_rules || _warn_rules) as r from flagged) group by r"
-        ).fetchall())
-        total, accepted, nwarn = con.sql(
-            "select count(*), count(*) filter (len(_rules) = 0), count(*) filter (len(_warn_rules) > 0) from flagged"
-        ).fetchall()[0]
-        result = BatchValidation(batch.batch_id, rt.code, total, accepted, total - accepted, nwarn, counts)
-        _write_gx_sample(con, home, rt.code, batch.batch_id, total)
+            f"to {lit(str(home.staged / rt.code))} (format parquet, compression zstd, partition_by (_batch_id), "
+            "write_partition_columns true, overwrite_or_ignore true, filename_pattern 'rows')")
+        _write_held_back(con, home, rt.code, list(rt.field_names), batches)
+        results = _batch_counts(con, rt.code, batches)
+        sample = str(_write_gx_sample(con, home, rt.code, batches).relative_to(home.root))
+        for r in results:
+            r.gx_sample = sample
     finally:
         if own:
             con.close()
-    result.feedback_path = str(feedback.write_batch_feedback(home, batch, bad, warned).relative_to(home.root))
-    for p in work.iterdir():
-        p.unlink()
-    work.rmdir()
-    return result
+        shutil.rmtree(work, ignore_errors=True)
+    qdir = home.quarantine_dir
+    for b, r in zip(batches, results, strict=True):
+        r.feedback_path = str(feedback.write_batch_feedback(
+            home, b, qdir / "rows" / f"{b.batch_id}.parquet", qdir / "warnings" / f"{b.batch_id}.parquet",
+        ).relative_to(home.root))
+    return results
 
 
-def gx_sample_path(home: Home, batch_id: str) -> Path:
-    return home.validation / "gx_sample" / f"{batch_id}.parquet"
+def _write_held_back(con: duckdb.DuckDBPyConnection, home: Home, record_type: str, fields: list[str],
+                     batches: list[Batch]) -> None:
+    """Per batch: quarantine/rows (errors) and quarantine/warnings, each row with its rules and Chinese reasons."""
+    qdir = home.quarantine_dir
+    submitted = ", ".join(f"{lit(c)}: f.{q(c)}" for c in fields)
+    for kind, where, rules, texts in (("rows", "len(_rules) > 0", "_rules", "_reasons"),
+                                      ("warnings", "len(_warn_rules) > 0", "_warn_rules", "_warn_reasons")):
+        # Rows held back are few: gather them once, then write one small file per batch.
+        run(con,
+            f"create or replace temp table held_back as select f._department as department, "
+            f"{lit(record_type)} as record_type, f._file_name as file_name, f._batch_id as batch_id, "
+            f"f._row_number as row_number, f.{rules} as rules, array_to_string(f.{texts}, '；') as reasons, "
+            f"to_json({{{submitted}}}) as submitted, f._landed_at as first_seen_at, t.record_id "
+            f"from (select * from flagged where {where}) as f "
+            f"join (select record_id, _batch_id, _row_number from typed where {where}) as t "
+            f"using (_batch_id, _row_number)")
+        (qdir / kind).mkdir(parents=True, exist_ok=True)
+        for b in batches:
+            path = qdir / kind / f"{b.batch_id}.parquet"
+            run(con, f"copy (select * from held_back where batch_id = {lit(b.batch_id)} order by row_number) "
+                     f"to {lit(str(path))} (format parquet)")
+    run(con, "drop table held_back")
 
 
-def _write_gx_sample(con, home: Home, record_type: str, batch_id: str, rows: int) -> None:
-    """The rows GX re-checks: every row SQL flagged (up to a cap) and an every-k-th-row sample of the rest."""
-    step = max(1, -(-rows // GX_SAMPLE_ROWS))
+def _batch_counts(con: duckdb.DuckDBPyConnection, record_type: str, batches: list[Batch]) -> list[BatchValidation]:
+    totals = {bid: (n, ok, warned) for bid, n, ok, warned in con.sql(
+        "select _batch_id, count(*), count(*) filter (len(_rules) = 0), count(*) filter (len(_warn_rules) > 0) "
+        "from flagged group by all").fetchall()}
+    rules: dict[str, dict[str, int]] = {}
+    for bid, rule, n in con.sql("select _batch_id, r, count(*) from (select _batch_id, "
+                                "unnest(_rules || _warn_rules) as r from flagged) group by all").fetchall():
+        rules.setdefault(bid, {})[rule] = n
+    results = []
+    for b in batches:
+        total, accepted, warned = totals.get(b.batch_id, (0, 0, 0))
+        results.append(BatchValidation(b.batch_id, record_type, total, accepted, total - accepted, warned,
+                                       dict(sorted(rules.get(b.batch_id, {}).items()))))
+    return results
+
+
+def gx_sample_path(home: Home, record_type: str, first_batch_id: str) -> Path:
+    return home.validation / "gx_sample" / f"{record_type}-{first_batch_id}.parquet"
+
+
+def _write_gx_sample(con: duckdb.DuckDBPyConnection, home: Home, record_type: str, batches: list[Batch]) -> Path:
+    """The rows GX re-checks: every row SQL flagged (up to a cap per batch) and an every-k-th-row sample
+    of about GX_SAMPLE_ROWS rows of the record type, spread over all its batches."""
+    total = con.sql("select count(*) from flagged").fetchall()[0][0]
+    step = max(1, -(-total // GX_SAMPLE_ROWS))
     fields = ", ".join(q(f) for f in load_catalog().record_types[record_type].field_names)
-    path = gx_sample_path(home, batch_id)
+    path = gx_sample_path(home, record_type, batches[0].batch_id)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Flagged rows are few: cap them per batch on their own, then read the sample in one scan.
     run(con,
-        f"copy (select {lit(batch_id)} as _batch_id, _row_number, {fields}, _rules || _warn_rules as _sql_rules "
-        f"from flagged where _row_number % {step} = 0 "
-        f"or _row_number in (select _row_number from flagged where len(_rules || _warn_rules) > 0 "
-        f"order by _row_number limit {GX_FLAGGED_ROWS}) order by _row_number) to {lit(str(path))} (format parquet)")
+        f"copy (select _batch_id, _row_number, {fields}, _rules || _warn_rules as _sql_rules from flagged "
+        f"where _row_number % {step} = 0 or (_batch_id, _row_number) in ("
+        f"select (_batch_id, _row_number) from flagged where len(_rules || _warn_rules) > 0 "
+        f"qualify row_number() over (partition by _batch_id order by _row_number) <= {GX_FLAGGED_ROWS}) "
+        f"order by _batch_id, _row_number) to {lit(str(path))} (format parquet)")
+    return path
 
 
 def cross_check_with_gx(home: Home, results: list[BatchValidation], as_of: date, run_name: str) -> None:
@@ -163,7 +204,7 @@ def cross_check_with_gx(home: Home, results: list[BatchValidation], as_of: date,
     for r in results:
         by_type.setdefault(r.record_type, []).append(r)
     for record_type, group in sorted(by_type.items()):
-        paths = [str(gx_sample_path(home, r.batch_id)) for r in group]
+        paths = sorted({str(home.root / r.gx_sample) for r in group if r.gx_sample})
         con = connect()
         try:
             fields = [q(f) for f in load_catalog().record_types[record_type].field_names]

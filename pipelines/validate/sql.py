@@ -35,13 +35,16 @@ def _in_list(values: list) -> str:
     return "(" + ", ".join(lit(v) for v in values) + ")"
 
 
-# Identifier checks read a column normalised once per row (spaces removed, full-width to half-width).
+# Identifier checks are computed once per distinct submitted value (identifiers repeat: the same
+# authority, unit or subject on many rows) and joined back; see flag_query.
 IDENTIFIER_EXPECTATIONS = ("expect_column_values_to_be_valid_uscc", "expect_column_values_to_have_valid_uscc_org_code",
                            "expect_column_values_to_be_valid_resident_id")
+IDENTIFIER_CHECKS = {"uscc_ok": "uscc_valid_n(n)", "org_ok": "uscc_org_code_valid_n(n)", "rid_ok": "rid_valid_n(n)"}
 
 
-def normalized(column: str) -> str:
-    return q(f"__norm_{column}")
+def checked(column: str, check: str) -> str:
+    """The joined result of an identifier check (a key of IDENTIFIER_CHECKS) for a column's value."""
+    return q(f"__{check}_{column}")
 
 
 def _when(kw: dict) -> str:
@@ -77,13 +80,13 @@ FAILS: dict[str, Callable[[dict, date], str]] = {
         lambda kw, as_of: f"coalesce(credit_date({q(kw['column'])}) > date '{as_of.isoformat()}', false)",
     "expect_column_values_to_be_decimal_amount": lambda kw, _: _amount_fails(kw),
     "expect_column_values_to_be_valid_uscc":
-        lambda kw, _: f"{q(kw['column'])} is not null and not uscc_valid_n({normalized(kw['column'])})",
+        lambda kw, _: f"{q(kw['column'])} is not null and not {checked(kw['column'], 'uscc_ok')}",
     "expect_column_values_to_have_valid_uscc_org_code":
-        lambda kw, _: (f"uscc_valid_n({normalized(kw['column'])}) "
-                       f"and not uscc_org_code_valid_n({normalized(kw['column'])})"),
+        lambda kw, _: (f"coalesce({checked(kw['column'], 'uscc_ok')} "
+                       f"and not {checked(kw['column'], 'org_ok')}, false)"),
     "expect_column_values_to_be_valid_resident_id":
         lambda kw, _: (f"{q(kw['column'])} is not null and coalesce({q(kw['id_type_column'])} = "
-                       f"{lit(kw['id_type_value'])}, false) and not rid_valid_n({normalized(kw['column'])})"),
+                       f"{lit(kw['id_type_value'])}, false) and not {checked(kw['column'], 'rid_ok')}"),
     "expect_column_values_to_not_be_null_when":
         lambda kw, _: f"{_when(kw)} and {q(kw['column'])} is null",
     "expect_multicolumn_values_to_have_one_present_when":
@@ -138,12 +141,22 @@ def flag_query(suite: dict, as_of: date, source: str) -> str:
         return f"list_filter([{', '.join(items)}]::varchar[], lambda x: x is not null)"
 
     idents = sorted({e["kwargs"]["column"] for e in suite["expectations"] if e["type"] in IDENTIFIER_EXPECTATIONS})
-    norms = "".join(f", norm_code({q(c)}) as {normalized(c)}" for c in idents)
-    helpers = ", ".join([f"__fails_{i}" for i in range(len(checks))] + [normalized(c) for c in idents])
+    joined = [checked(c, k) for c in idents for k in IDENTIFIER_CHECKS]
+    helpers = ", ".join([f"__fails_{i}" for i in range(len(checks))] + joined)
+    rows = "select * from src"
+    if idents:
+        # Each distinct identifier value is normalised and checked once, then joined to every row using it.
+        values = f"select distinct unnest([{', '.join(q(c) for c in idents)}]) as v from src"
+        results = ", ".join(f"{expr} as {name}" for name, expr in IDENTIFIER_CHECKS.items())
+        ids = f"select v, {results} from (select v, norm_code(v) as n from ({values}) where v is not null)"
+        picks = ", ".join(f"j{i}.{k} as {checked(c, k)}" for i, c in enumerate(idents) for k in IDENTIFIER_CHECKS)
+        joins = " ".join(f"left join ids as j{i} on j{i}.v = src.{q(c)}" for i, c in enumerate(idents))
+        rows = f"select src.*, {picks} from src {joins}"
     return (
+        f"with src as not materialized (select * from {source}), ids as ({ids if idents else 'select 1'}) "
         f"select * exclude ({helpers}), {gather(lists['error'][0])} as _rules, {gather(lists['error'][1])} as _reasons, "
         f"{gather(lists['warning'][0])} as _warn_rules, {gather(lists['warning'][1])} as _warn_reasons "
-        f"from (select *, {', '.join(checks)} from (select *{norms} from {source}))"
+        f"from (select *, {', '.join(checks)} from ({rows}))"
     )
 
 
