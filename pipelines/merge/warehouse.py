@@ -69,11 +69,11 @@ def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime) -> Me
     result = MergeResult()
     since: dict[str, int] = {}   # per record type: the last version_seq before this merge
     pending = con.sql(
-        "select record_type, list(batch_id order by landed_at, file_name) from batches "
-        "where status = 'landed' and merged_at is null group by record_type"
+        "select record_type, list(batch_id order by landed_at, file_name), list(rows order by landed_at, file_name) "
+        "from batches where status = 'landed' and merged_at is null group by record_type"
     ).fetchall()
     ts = lit(merged_at.isoformat()) + "::timestamptz"
-    for record_type, batch_ids in pending:
+    for record_type, batch_ids, batch_rows in pending:
         paths = [str(staged_glob(home, record_type, b)) for b in batch_ids
                  if any(staged_glob(home, record_type, b).parent.glob("*.parquet"))]   # none: every row held back
         source = (f"read_parquet({lit(paths)}, union_by_name = true, hive_partitioning = false)" if paths
@@ -86,10 +86,15 @@ def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime) -> Me
             )
         base = con.sql(f"select coalesce(max(version_seq), 0) from {hist}").fetchall()[0][0]
         since[record_type] = base
-        run(con, 
+        # version_seq follows (landed_at, file name, row number) without sorting the rows: each batch gets
+        # a range as long as its row count, in batch order, and a row its row number inside it (gaps are fine).
+        offsets, start = [], base
+        for batch_id, rows in zip(batch_ids, batch_rows, strict=True):
+            offsets.append(f"when {lit(batch_id)} then {start}")
+            start += rows or 0
+        run(con,
             f"insert into {hist} by name select *, {ts} as learned_at, null::timestamptz as superseded_at, "
-            f"{base} + row_number() over (order by _landed_at, _file_name, _row_number) as version_seq "
-            f"from {source}"
+            f"(case _batch_id {' '.join(offsets)} end) + _row_number as version_seq from {source}"
         )
         # The newest version of each touched record stays current; older ones are superseded now.
         run(con, 

@@ -92,26 +92,36 @@ def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: 
     own = con is None
     con = con or connect()  # a pass shares one connection: the macros load once
     run(con, "set preserve_insertion_order = true")
-    work = home.validation / "work" / f"{record_type}-{batches[0].batch_id}"
-    work.mkdir(parents=True, exist_ok=True)
     try:
         raw = f"read_parquet({lit([str(home.root / (b.raw_path or '')) for b in batches])}, union_by_name = true)"
         landed = " ".join(f"when {lit(b.batch_id)} then {lit(b.landed_at)}" for b in batches)
         source = ensure_columns(con, raw, list(rt.field_names),
                                 {"_landed_at": f"(case _batch_id {landed} end)::timestamptz"})
-        flagged = work / "flagged.parquet"
-        run(con, f"copy ({flag_query(suite, as_of, source)}) to {lit(str(flagged))} "
-                 "(format parquet, compression zstd)")
-        run(con, f"create or replace view flagged as select * from read_parquet({lit(str(flagged))})")
-        # Every row goes through the staging model, so quarantined rows get their record_id too:
+        run(con, f"create or replace temp view src as select * from {source}")
+        # Only rows that break a rule are kept from the flagging pass (few); the good rows are read again
+        # from the raw Parquet by the staging COPY, so the wide rows are never written twice.
+        run(con, f"create or replace temp table flags as select * from ({flag_query(suite, as_of, 'src')}) "
+                 "where len(_rules) > 0 or len(_warn_rules) > 0")
+        none = "[]::varchar[]"
+        run(con, f"create or replace temp view flagged as select s.*, coalesce(f._rules, {none}) as _rules, "
+                 f"coalesce(f._reasons, {none}) as _reasons, coalesce(f._warn_rules, {none}) as _warn_rules, "
+                 f"coalesce(f._warn_reasons, {none}) as _warn_reasons from src as s "
+                 "left join flags as f using (_batch_id, _row_number)")
+        run(con, f"create or replace temp view accepted as select *, {none} as _rules, {none} as _reasons, "
+                 f"{none} as _warn_rules, {none} as _warn_reasons from src as s where not exists (select 1 "
+                 "from flags as f where len(f._rules) > 0 and f._batch_id = s._batch_id "
+                 "and f._row_number = s._row_number)")
+        # Quarantined rows go through the staging model too, so they get their record_id:
         # a later valid submission of the same record resolves them.
-        run(con, "create or replace view validated_rows as select * from flagged")
         model = render_model(WAREHOUSE_DIR / "staging" / f"stg_{rt.code}.sql", rt.has_subject)
-        run(con, f"create or replace view typed as select {record_id_sql(rt.code)} as record_id, * from ({model})")
+        for view, rows in (("typed", "accepted"), ("typed_flags", "flags")):
+            typed = model.replace("select * from validated_rows", f"select * from {rows}")
+            run(con, f"create or replace temp view {view} as select {record_id_sql(rt.code)} as record_id, * "
+                     f"from ({typed})")
         for b in batches:  # a re-validated batch must not keep files from an earlier attempt
             shutil.rmtree(staged_glob(home, rt.code, b.batch_id).parent, ignore_errors=True)
         run(con,
-            f"copy (select * exclude ({', '.join(FLAG_COLUMNS)}) from typed where len(_rules) = 0) "
+            f"copy (select * exclude ({', '.join(FLAG_COLUMNS)}) from typed) "
             f"to {lit(str(home.staged / rt.code))} (format parquet, compression zstd, partition_by (_batch_id), "
             "write_partition_columns true, overwrite_or_ignore true, filename_pattern 'rows')")
         _write_held_back(con, home, rt.code, list(rt.field_names), batches)
@@ -122,7 +132,6 @@ def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: 
     finally:
         if own:
             con.close()
-        shutil.rmtree(work, ignore_errors=True)
     qdir = home.quarantine_dir
     for b, r in zip(batches, results, strict=True):
         r.feedback_path = str(feedback.write_batch_feedback(
@@ -144,8 +153,8 @@ def _write_held_back(con: duckdb.DuckDBPyConnection, home: Home, record_type: st
             f"{lit(record_type)} as record_type, f._file_name as file_name, f._batch_id as batch_id, "
             f"f._row_number as row_number, f.{rules} as rules, array_to_string(f.{texts}, '；') as reasons, "
             f"to_json({{{submitted}}}) as submitted, f._landed_at as first_seen_at, t.record_id "
-            f"from (select * from flagged where {where}) as f "
-            f"join (select record_id, _batch_id, _row_number from typed where {where}) as t "
+            f"from (select * from flags where {where}) as f "
+            f"join (select record_id, _batch_id, _row_number from typed_flags where {where}) as t "
             f"using (_batch_id, _row_number)")
         (qdir / kind).mkdir(parents=True, exist_ok=True)
         for b in batches:
@@ -156,12 +165,14 @@ def _write_held_back(con: duckdb.DuckDBPyConnection, home: Home, record_type: st
 
 
 def _batch_counts(con: duckdb.DuckDBPyConnection, record_type: str, batches: list[Batch]) -> list[BatchValidation]:
-    totals = {bid: (n, ok, warned) for bid, n, ok, warned in con.sql(
-        "select _batch_id, count(*), count(*) filter (len(_rules) = 0), count(*) filter (len(_warn_rules) > 0) "
-        "from flagged group by all").fetchall()}
+    totals = {bid: (n, n - bad, warned) for bid, n, bad, warned in con.sql(
+        "select _batch_id, count(*), coalesce(any_value(f.bad), 0), coalesce(any_value(f.warned), 0) from src "
+        "left join (select _batch_id, count(*) filter (len(_rules) > 0) as bad, "
+        "count(*) filter (len(_warn_rules) > 0) as warned from flags group by all) as f using (_batch_id) "
+        "group by all").fetchall()}
     rules: dict[str, dict[str, int]] = {}
     for bid, rule, n in con.sql("select _batch_id, r, count(*) from (select _batch_id, "
-                                "unnest(_rules || _warn_rules) as r from flagged) group by all").fetchall():
+                                "unnest(_rules || _warn_rules) as r from flags) group by all").fetchall():
         rules.setdefault(bid, {})[rule] = n
     results = []
     for b in batches:
@@ -178,7 +189,7 @@ def gx_sample_path(home: Home, record_type: str, first_batch_id: str) -> Path:
 def _write_gx_sample(con: duckdb.DuckDBPyConnection, home: Home, record_type: str, batches: list[Batch]) -> Path:
     """The rows GX re-checks: every row SQL flagged (up to a cap per batch) and an every-k-th-row sample
     of about GX_SAMPLE_ROWS rows of the record type, spread over all its batches."""
-    total = con.sql("select count(*) from flagged").fetchall()[0][0]
+    total = con.sql("select count(*) from src").fetchall()[0][0]
     step = max(1, -(-total // GX_SAMPLE_ROWS))
     fields = ", ".join(q(f) for f in load_catalog().record_types[record_type].field_names)
     path = gx_sample_path(home, record_type, batches[0].batch_id)
@@ -187,7 +198,7 @@ def _write_gx_sample(con: duckdb.DuckDBPyConnection, home: Home, record_type: st
     run(con,
         f"copy (select _batch_id, _row_number, {fields}, _rules || _warn_rules as _sql_rules from flagged "
         f"where _row_number % {step} = 0 or (_batch_id, _row_number) in ("
-        f"select (_batch_id, _row_number) from flagged where len(_rules || _warn_rules) > 0 "
+        f"select (_batch_id, _row_number) from flags "
         f"qualify row_number() over (partition by _batch_id order by _row_number) <= {GX_FLAGGED_ROWS}) "
         f"order by _batch_id, _row_number) to {lit(str(path))} (format parquet)")
     return path

@@ -143,17 +143,17 @@ def flag_query(suite: dict, as_of: date, source: str) -> str:
     idents = sorted({e["kwargs"]["column"] for e in suite["expectations"] if e["type"] in IDENTIFIER_EXPECTATIONS})
     joined = [checked(c, k) for c in idents for k in IDENTIFIER_CHECKS]
     helpers = ", ".join([f"__fails_{i}" for i in range(len(checks))] + joined)
-    rows = "select * from src"
+    rows = "select * from rows_in"
     if idents:
         # Each distinct identifier value is normalised and checked once, then joined to every row using it.
-        values = f"select distinct unnest([{', '.join(q(c) for c in idents)}]) as v from src"
+        values = f"select distinct unnest([{', '.join(q(c) for c in idents)}]) as v from rows_in"
         results = ", ".join(f"{expr} as {name}" for name, expr in IDENTIFIER_CHECKS.items())
         ids = f"select v, {results} from (select v, norm_code(v) as n from ({values}) where v is not null)"
         picks = ", ".join(f"j{i}.{k} as {checked(c, k)}" for i, c in enumerate(idents) for k in IDENTIFIER_CHECKS)
-        joins = " ".join(f"left join ids as j{i} on j{i}.v = src.{q(c)}" for i, c in enumerate(idents))
-        rows = f"select src.*, {picks} from src {joins}"
+        joins = " ".join(f"left join ids as j{i} on j{i}.v = rows_in.{q(c)}" for i, c in enumerate(idents))
+        rows = f"select rows_in.*, {picks} from rows_in {joins}"
     return (
-        f"with src as not materialized (select * from {source}), ids as ({ids if idents else 'select 1'}) "
+        f"with rows_in as not materialized (select * from {source}), ids as ({ids if idents else 'select 1'}) "
         f"select * exclude ({helpers}), {gather(lists['error'][0])} as _rules, {gather(lists['error'][1])} as _reasons, "
         f"{gather(lists['warning'][0])} as _warn_rules, {gather(lists['warning'][1])} as _warn_reasons "
         f"from (select *, {', '.join(checks)} from ({rows}))"
