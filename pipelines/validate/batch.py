@@ -91,7 +91,7 @@ def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: 
     suite = load_suite(rt.code)
     own = con is None
     con = con or connect()  # a pass shares one connection: the macros load once
-    run(con, "set preserve_insertion_order = true")
+    run(con, "set preserve_insertion_order = false")   # every output that needs an order sorts explicitly
     try:
         raw = f"read_parquet({lit([str(home.root / (b.raw_path or '')) for b in batches])}, union_by_name = true)"
         landed = " ".join(f"when {lit(b.batch_id)} then {lit(b.landed_at)}" for b in batches)

@@ -1,0 +1,69 @@
+"""Several batches of one record type are validated together, yet every output stays per batch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+
+from pipelines.home import Home
+from pipelines.ingest.files import collect_department, load_batches
+from pipelines.merge.warehouse import merge, open_warehouse
+from pipelines.run import PassSummary, validate_pending
+from pipelines.validate.batch import staged_glob
+from tests.conftest import AS_OF, FIXTURES
+
+
+def _two_penalty_files(home: Home) -> None:
+    """The fixture file, and a second file holding its header and its rows 3..11 in another department."""
+    text = (FIXTURES / "admin_penalty.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (home.inbox / "scjg" / "admin_penalty_2025-11.csv").write_text("".join(text), encoding="utf-8")
+    (home.inbox / "swjt" / "admin_penalty_2025-12.csv").write_text("".join([text[0], *text[3:]]), encoding="utf-8")
+
+
+def test_batches_of_one_type_keep_their_own_rows_counts_and_quarantine(home):
+    _two_penalty_files(home)
+    for dept in ("scjg", "swjt"):
+        collect_department(home, dept)
+    summary = PassSummary(AS_OF)
+    validate_pending(home, AS_OF, summary, lambda *_: None)
+    batches = {b.file_name: b for b in load_batches(home).values()}
+    first, second = batches["admin_penalty_2025-11.csv"], batches["admin_penalty_2025-12.csv"]
+    got = {v.batch_id: v for v in summary.validations}
+    assert set(got) == {first.batch_id, second.batch_id}
+    assert (got[first.batch_id].rows, got[second.batch_id].rows) == (11, 9)
+    # The fixture's bad rows are data rows 6 and 7; in the second file they are rows 4 and 5.
+    con = duckdb.connect()
+    for batch, bad_rows in ((first, [6, 7]), (second, [4, 5])):
+        v = got[batch.batch_id]
+        assert (v.quarantined, v.accepted) == (2, v.rows - 2)
+        q = con.sql(f"select batch_id, file_name, row_number from "
+                    f"read_parquet('{home.quarantine_dir / 'rows' / f'{batch.batch_id}.parquet'}') "
+                    "order by row_number").fetchall()
+        assert q == [(batch.batch_id, batch.file_name, n) for n in bad_rows]
+        staged = con.sql(f"select distinct _batch_id, count(*) over () from "
+                         f"read_parquet('{staged_glob(home, 'admin_penalty', batch.batch_id)}')").fetchall()
+        assert staged == [(batch.batch_id, v.accepted)]
+        assert not set(bad_rows) & {r[0] for r in con.sql(
+            f"select _row_number from read_parquet('{staged_glob(home, 'admin_penalty', batch.batch_id)}')"
+        ).fetchall()}
+
+
+def test_merge_numbers_versions_in_landing_file_and_row_order(home):
+    _two_penalty_files(home)
+    for dept in ("scjg", "swjt"):
+        collect_department(home, dept)
+    validate_pending(home, AS_OF, PassSummary(AS_OF), lambda *_: None)
+    con = open_warehouse(home)
+    try:
+        merge(con, home, datetime(2026, 11, 25, 8, tzinfo=UTC))
+        seqs = con.sql("select version_seq from admin_penalty_history "
+                       "order by _landed_at, _file_name, _row_number").fetchall()
+        assert [s[0] for s in seqs] == sorted(s[0] for s in seqs)
+        assert len({s[0] for s in seqs}) == len(seqs) == 16
+        # The same decisions were submitted twice: the later file's version is current, the earlier superseded.
+        current = con.sql("select _file_name, count(*) from admin_penalty_history where superseded_at is null "
+                          "group by all order by all").fetchall()
+        assert current == [("admin_penalty_2025-11.csv", 2), ("admin_penalty_2025-12.csv", 7)]
+    finally:
+        con.close()
