@@ -122,8 +122,9 @@ def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: 
             shutil.rmtree(staged_glob(home, rt.code, b.batch_id).parent, ignore_errors=True)
         run(con,
             f"copy (select * exclude ({', '.join(FLAG_COLUMNS)}) from typed) "
-            f"to {lit(str(home.staged / rt.code))} (format parquet, compression zstd, partition_by (_batch_id), "
-            "write_partition_columns true, overwrite_or_ignore true, filename_pattern 'rows')")
+            f"to {lit(str(home.staged / rt.code))} (format parquet, compression zstd, compression_level 1, "
+            "partition_by (_batch_id), write_partition_columns true, overwrite_or_ignore true, "
+            "filename_pattern 'rows')")   # an intermediate file: the fastest zstd level
         _write_held_back(con, home, rt.code, list(rt.field_names), batches)
         results = _batch_counts(con, rt.code, batches)
         sample = str(_write_gx_sample(con, home, rt.code, batches).relative_to(home.root))
