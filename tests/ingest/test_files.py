@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 from datetime import UTC, datetime
 
 import duckdb
 from openpyxl import Workbook
 
+from pipelines.catalog import load_catalog
 from pipelines.home import Home
 from pipelines.ingest.files import collect_department, load_batches
 from tests.conftest import FIXTURES
@@ -96,3 +98,36 @@ def test_whole_file_rejections_are_kept_with_a_reason(home):
     assert rejected["admin_penalty.csv"].reason_rule == "file.unknown_department"
     for b in rejected.values():
         assert b.status == "rejected" and b.reason and (home.inbox / b.department / b.file_name).exists()
+
+
+def test_cells_lose_blanks_at_both_ends_only(home):
+    # Blanks are ASCII space, tab, CR, LF and U+3000; other spaces and characters below '!' stay.
+    submitted = {"subject_name": " 盘锦兴隆商贸有限公司\u3000", "uscc": "\t91211100MA0Q12343C\r", "id_no": "\u3000\u3000",
+                 "decision_no": "\u00a0盘市监处罚〔2025〕101号\u00a0", "violation_type": "\x01虚假 宣传",
+                 "legal_basis": "  ", "penalty_content": "罚款\r\n 2.5万元 \n", "authority": "\u3001盘锦市市场监督管理局"}
+    landed = {"subject_name": "盘锦兴隆商贸有限公司", "uscc": "91211100MA0Q12343C", "id_no": None,
+              "decision_no": "\u00a0盘市监处罚〔2025〕101号\u00a0", "violation_type": "\x01虚假 宣传",
+              "legal_basis": None, "penalty_content": "罚款\r\n 2.5万元", "authority": "\u3001盘锦市市场监督管理局"}
+    fields = load_catalog().record_types["admin_penalty"].fields
+    with open(home.inbox / "scjg" / "admin_penalty_blanks.csv", "w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f, quoting=csv.QUOTE_ALL)
+        out.writerow([f.zh for f in fields])
+        out.writerow([submitted.get(f.name, "x") for f in fields])
+    [batch] = collect_department(home, "scjg", NOW).landed
+    [row] = raw_rows(home, batch)
+    assert {name: row[name] for name in landed} == landed
+
+
+def test_files_land_together_in_name_order_with_their_row_numbers(home):
+    lines = penalty_lines()
+    for n in range(1, 6):
+        (home.inbox / "scjg" / f"admin_penalty_{n}.csv").write_text("\n".join(lines[:n + 1]) + "\n", encoding="utf-8")
+    shutil.copy(home.inbox / "scjg" / "admin_penalty_2.csv", home.inbox / "scjg" / "admin_penalty_2_again.csv")
+    result = collect_department(home, "scjg", NOW)
+    assert [(b.file_name, b.rows) for b in result.landed] == [(f"admin_penalty_{n}.csv", n) for n in range(1, 6)]
+    assert result.duplicates == [("scjg/admin_penalty_2_again.csv", result.landed[1].batch_id)]
+    for batch in result.landed:
+        rows = raw_rows(home, batch)
+        assert [r["_row_number"] for r in rows] == list(range(1, batch.rows + 1))
+        assert [r["_file_name"] for r in rows] == [batch.file_name] * batch.rows
+        assert [r["decision_no"] for r in rows] == [line.split(",")[5] for line in lines[1:batch.rows + 1]]
