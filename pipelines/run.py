@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from pipelines.catalog import load_catalog
 from pipelines.home import Home
 from pipelines.ingest.files import Batch, collect_department, departments_in_inbox, load_batches
 from pipelines.merge.warehouse import merge, open_warehouse
@@ -29,9 +28,8 @@ INTERNAL_CONTRACT_FILES = {
     "debt_payments.parquet": "select * from debt_payments_checked",
     "debt_late_interest_periods.parquet": "select * from debt_late_interest_periods",
 }
-# Every version of every record, with valid time and the time the warehouse learned it (point-in-time reads).
-HISTORY_FILES = {f"history_{rt}.parquet": f"select * from {rt}_history order by version_seq"
-                 for rt in load_catalog().record_types}
+# Every version of every record (point-in-time reads) is not a file here: publish writes it as immutable
+# parts, history/<type>/part-<first>-<last>.parquet, linking the previous version's (exports.write_history).
 
 
 @dataclass
@@ -121,11 +119,8 @@ def quarantine_query(home: Home) -> str:
 
 
 def internal_files(con) -> dict[str, str]:
-    """The internal export's files beyond the standard tables: contract files and record history."""
-    from pipelines.merge.warehouse import table_exists
-
-    held = {k: v for k, v in HISTORY_FILES.items() if table_exists(con, k.removeprefix("history_")[:-8] + "_history")}
-    return INTERNAL_CONTRACT_FILES | held
+    """The internal export's files beyond the standard tables and the record history: the contract files."""
+    return dict(INTERNAL_CONTRACT_FILES)
 
 
 def merge_and_publish(home: Home, as_of: date, now: datetime, summary: PassSummary, progress: Progress,

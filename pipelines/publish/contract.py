@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pipelines.catalog import load_catalog
 
 SCHEMA_VERSION = "1.0"
+# The internal export's own layout version. 2.0: record history is history/<type>/part-<first>-<last>.parquet
+# (immutable parts by version_seq, without superseded_at) instead of one history_<type>.parquet per type;
+# read it through pipelines.publish.exports.history_relation, which derives superseded_at.
+INTERNAL_SCHEMA_VERSION = "2.0"
 
 COMMON_COLUMNS = ("record_id", "subject_name", "subject_category", "uscc", "id_no_masked", "source_unit")
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,6 +17,7 @@ import duckdb
 from pipelines.home import Home
 from pipelines.publish.contract import (
     DELETE_REASONS,
+    INTERNAL_SCHEMA_VERSION,
     PUBLIC_FILES,
     SCHEMA_VERSION,
     column_label,
@@ -60,10 +63,10 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
     run(con, f"copy ({query}) to {lit(str(path))} (format parquet, compression zstd)")
 
 
-def _file_entry(con: duckdb.DuckDBPyConnection, path: Path) -> dict:
+def _file_entry(con: duckdb.DuckDBPyConnection, path: Path, name: str | None = None) -> dict:
     cols = con.sql(f"describe select * from read_parquet({lit(str(path))})").fetchall()
     rows = con.sql(f"select count(*) from read_parquet({lit(str(path))})").fetchall()[0][0]
-    return {"name": path.name, "rows": rows, "sha256": _sha256(path), "bytes": path.stat().st_size,
+    return {"name": name or path.name, "rows": rows, "sha256": _sha256(path), "bytes": path.stat().st_size,
             "columns": [{"name": c[0], "type": c[1], "label": column_label(c[0])} for c in cols]}
 
 
@@ -87,6 +90,150 @@ def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | Non
                 on m.record_id = coalesce(n.record_id, o.record_id)
             where n.h is distinct from o.h""")
     return " union all ".join(parts) + " order by file, record_id"
+
+
+# ------------------------------------------------------------------------------------------- record history
+#
+# The internal export carries every version of every record as immutable parts:
+#   history/<record_type>/part-<first version_seq>-<last version_seq>.parquet
+# each holding the versions in that version_seq range, in version_seq order, with every warehouse column but
+# superseded_at (which later merges change; it is derived on reading, see history_relation). A new version
+# hard-links the previous version's parts and writes one part for the versions merged since, so publishing
+# history costs what is new, not what the warehouse holds. So that daily passes do not pile up thousands of
+# tiny parts, the new part also takes over the newest previous parts while they are no larger than it
+# (a binary counter: every version is rewritten O(log) times in all), never growing a part past
+# HISTORY_PART_MAX_ROWS: older, larger parts are only ever linked.
+
+HISTORY_DIR = "history"
+HISTORY_PART_MAX_ROWS = 1_000_000
+_PART_NAME = re.compile(r"^history/(\w+)/part-(\d+)-(\d+)\.parquet$")
+
+
+@dataclass
+class HistoryPart:
+    record_type: str
+    first: int           # the smallest and largest version_seq in the part (0-0: no version yet, schema only)
+    last: int
+    entry: dict          # its manifest entry
+
+    @property
+    def rows(self) -> int:
+        return self.entry["rows"]
+
+
+def history_part_name(record_type: str, first: int, last: int) -> str:
+    return f"{HISTORY_DIR}/{record_type}/part-{first:012d}-{last:012d}.parquet"
+
+
+def history_parts(manifest_files: list[dict]) -> dict[str, list[HistoryPart]]:
+    """The history parts a manifest lists, per record type, in version_seq order."""
+    parts: dict[str, list[HistoryPart]] = {}
+    for e in manifest_files:
+        if m := _PART_NAME.match(e["name"]):
+            parts.setdefault(m[1], []).append(HistoryPart(m[1], int(m[2]), int(m[3]), e))
+    return {rt: sorted(p, key=lambda x: x.first) for rt, p in parts.items()}
+
+
+def _reusable(con: duckdb.DuckDBPyConnection, hist: str, columns: list[tuple[str, str]], prev_dir: Path,
+              parts: list[HistoryPart]) -> bool:
+    """Whether the previous version's parts are this warehouse's versions up to their last seq (same columns,
+    same row count, files in place); otherwise the record type's history is written afresh."""
+    if any(a.last >= b.first for a, b in itertools.pairwise(parts)):
+        return False
+    for p in parts:
+        f = prev_dir / p.entry["name"]
+        if [(c["name"], c["type"]) for c in p.entry["columns"]] != columns or not f.is_file() \
+                or f.stat().st_size != p.entry["bytes"]:
+            return False
+    held = con.sql(f"select count(*) from {hist} where version_seq <= {parts[-1].last}").fetchall()[0][0]
+    return held == sum(p.rows for p in parts)
+
+
+def _link(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:   # another file system, or links not supported: a copy is the same immutable file
+        shutil.copy2(src, dst)
+
+
+def write_history(con: duckdb.DuckDBPyConnection, staging: Path, prev_dir: Path | None,
+                  prev_files: list[dict]) -> list[dict]:
+    """Write (or link) the history parts of every record type the warehouse holds; their manifest entries."""
+    from pipelines.merge.warehouse import history_tables
+
+    prev_parts = history_parts(prev_files) if prev_dir else {}
+    entries = []
+    for rt in history_tables(con):
+        hist = f"{rt}_history"
+        columns = [(c[0], c[1]) for c in con.sql(f"describe select * exclude (superseded_at) from {hist}").fetchall()]
+        kept = prev_parts.get(rt, []) if prev_dir else []
+        if kept and prev_dir and not _reusable(con, hist, columns, prev_dir, kept):
+            kept = []
+        since = kept[-1].last if kept else None
+        new = con.sql(f"select count(*) from {hist}" + (f" where version_seq > {since}" if kept else "")).fetchall()[0][0]
+        if new:
+            while kept and kept[-1].rows <= new and kept[-1].rows + new <= HISTORY_PART_MAX_ROWS:
+                new += kept.pop().rows
+        for p in kept:
+            assert prev_dir
+            _link(prev_dir / p.entry["name"], staging / p.entry["name"])
+            entries.append(dict(p.entry))
+        if not new and kept:
+            continue
+        where = f"version_seq > {kept[-1].last}" if kept else "true"
+        first, last = con.sql(f"select coalesce(min(version_seq), 0), coalesce(max(version_seq), 0) from {hist} "
+                              f"where {where}").fetchall()[0]
+        name = history_part_name(rt, first, last)
+        (staging / name).parent.mkdir(parents=True, exist_ok=True)
+        _copy(con, f"select * exclude (superseded_at) from {hist} where {where} order by version_seq", staging / name)
+        entries.append(_file_entry(con, staging / name, name))
+    return entries
+
+
+def history_types(version_dir: Path) -> list[str]:
+    """The record types whose history an internal export version carries."""
+    parts = version_dir / HISTORY_DIR
+    types = {d.name for d in parts.iterdir() if any(d.glob("part-*.parquet"))} if parts.is_dir() else set()
+    # Versions published before history parts (INTERNAL_SCHEMA_VERSION 1.0): one file per type.
+    types |= {f.stem.removeprefix("history_") for f in version_dir.glob("history_*.parquet")}
+    return sorted(types)
+
+
+def _history_source(version_dir: Path, record_type: str) -> tuple[str, bool]:
+    """(the relation of the type's exported versions, whether it carries superseded_at itself)."""
+    parts = version_dir / HISTORY_DIR / record_type
+    if parts.is_dir() and any(parts.glob("part-*.parquet")):
+        return f"read_parquet({lit(str(parts / 'part-*.parquet'))})", False
+    legacy = version_dir / f"history_{record_type}.parquet"
+    if legacy.exists():
+        return f"read_parquet({lit(str(legacy))})", True
+    raise FileNotFoundError(f"no history of {record_type} in {version_dir}")
+
+
+def superseded_relation(version_dir: Path, record_type: str) -> str:
+    """version_seq → superseded_at of every exported version a later one replaced, as the warehouse has it:
+    the learned_at of the next version of the same record_id (only records with several versions are sorted)."""
+    src, has_column = _history_source(version_dir, record_type)
+    if has_column:
+        return f"select version_seq, superseded_at from {src} where superseded_at is not null"
+    return (f"select version_seq, lead(learned_at) over (partition by record_id order by version_seq) as superseded_at "
+            f"from {src} where record_id in (select record_id from {src} group by record_id having count(*) > 1) "
+            f"qualify superseded_at is not null")
+
+
+def history_relation(version_dir: Path, record_type: str, superseded: str | None = None) -> str:
+    """Every exported version of record_type with the warehouse's <type>_history columns, superseded_at derived.
+
+    The single way to read exported history. superseded names a table or view holding
+    superseded_relation(...) when the caller has materialised it (it is recomputed on every read otherwise).
+    """
+    src, has_column = _history_source(version_dir, record_type)
+    if has_column:
+        return f"select * from {src}"
+    s = superseded or f"({superseded_relation(version_dir, record_type)})"
+    return (f"select h.* exclude (version_seq), s.superseded_at, h.version_seq "
+            f"from {src} as h left join {s} as s using (version_seq)")
 
 
 def _finish(home: Home, audience: str, staging: Path, version: str, manifest: dict) -> Path:
@@ -152,8 +299,16 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
         entry = _file_entry(con, staging / name)
         files.append(entry)
         rows[name] = entry["rows"]
+    # Record history: the previous version's parts linked, one new part for what was merged since.
+    prev_i_dir = home.exports / "internal" / prev_i["path"] if prev_i else None
+    prev_i_manifest = prev_i_dir / "manifest.json" if prev_i_dir else None
+    prev_i_files = (json.loads(prev_i_manifest.read_text(encoding="utf-8"))["files"]
+                    if prev_i_manifest and prev_i_manifest.exists() else [])
+    for entry in write_history(con, staging, prev_i_dir, prev_i_files):
+        files.append(entry)
+        rows[entry["name"]] = entry["rows"]
     manifest = {"version": version, "as_of": as_of.isoformat(), "created_at": created,
-                "schema_version": SCHEMA_VERSION, "previous_version": prev_i["version"] if prev_i else None,
+                "schema_version": INTERNAL_SCHEMA_VERSION, "previous_version": prev_i["version"] if prev_i else None,
                 "files": files}
     final_i = _finish(home, "internal", staging, version, manifest)
     build_analyst_db(final_i)
@@ -194,7 +349,11 @@ def build_analyst_db(version_dir: Path) -> Path:
     con = connect(path)  # with the project's macros, so identifier lookups work for analysts too
     try:
         for f in sorted(version_dir.glob("*.parquet")):
-            run(con, f"create view {q(f.stem)} as select * from read_parquet({lit(str(f))})")
+            if not f.name.startswith("history_"):   # history files of a version before parts: below
+                run(con, f"create view {q(f.stem)} as select * from read_parquet({lit(str(f))})")
+        # history_<type>: every version of every record, with superseded_at as the warehouse has it.
+        for rt in history_types(version_dir):
+            run(con, f"create view {q('history_' + rt)} as {history_relation(version_dir, rt)}")
         for name, sql in ANALYST_VIEWS.items():
             run(con, f"create view {name} as {sql}")
         # The rule tables under their warehouse names, so the office's queries run here unchanged.

@@ -1,10 +1,11 @@
 """Debt-clearance (清欠) reports: the monthly statistics and the annual overdue-contract disclosure (domain.md §5).
 
 Everything is computed from the LATEST internal export, never the warehouse file (which has one writer): the
-export's ``history_debt_ledger.parquet`` / ``history_debt_payment.parquet`` are read into an in-memory DuckDB
-and the pass's own rule model (warehouse/marts/debt_ledger_status.sql) is evaluated there for each month end,
-so the report and the published ``debt_ledger.parquet`` can never disagree. A month end after the export's
-as_of is capped at that as_of (the month is reported "so far").
+export's ledger and payment history (``history/debt_ledger``, ``history/debt_payment`` parts, through
+exports.history_relation) is read into an in-memory DuckDB and the pass's own rule model
+(warehouse/marts/debt_ledger_status.sql) is evaluated there for each month end, so the report and the published
+``debt_ledger.parquet`` can never disagree. A month end after the export's as_of is capped at that as_of (the
+month is reported "so far").
 
 Amounts are 万元 DECIMAL with 4 decimals end to end; ratios are exact, rounded half-up to 4 decimals.
 
@@ -114,12 +115,13 @@ def _latest(home: Home) -> tuple[Path, dict]:
 def _debt_connection(version_dir: Path) -> duckdb.DuckDBPyConnection:
     """In-memory DuckDB with the export's ledger and payment history and the current-version views."""
     from pipelines.merge.warehouse import create_current_views
+    from pipelines.publish.exports import history_relation, history_types
 
     con = connect()
+    held = history_types(version_dir)
     for rt in ("debt_ledger", "debt_payment"):
-        f = version_dir / f"history_{rt}.parquet"
-        if f.exists():
-            run(con, f"create table {rt}_history as select * from read_parquet({lit(str(f))})")
+        if rt in held:
+            run(con, f"create table {rt}_history as {history_relation(version_dir, rt)}")
     create_current_views(con)
     return con
 
