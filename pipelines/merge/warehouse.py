@@ -150,8 +150,8 @@ def _empty_staged(record_type: str) -> str:
     lineage = ("null::varchar as _batch_id, null::varchar as _department, null::varchar as _file_name, "
                "null::bigint as _row_number, null::timestamptz as _landed_at, null::varchar[] as _rules, "
                "null::varchar[] as _reasons, null::varchar[] as _warn_rules, null::varchar[] as _warn_reasons")
-    model = render_model(WAREHOUSE_DIR / "staging" / f"stg_{record_type}.sql", rt.has_subject)
-    model = model.replace("select * from validated_rows", f"select {lineage}, {cols} where false")
+    model = render_model(WAREHOUSE_DIR / "staging" / f"stg_{record_type}.sql", rt.has_subject,
+                         f"select {lineage}, {cols} where false")
     return (f"select {record_id_sql(record_type)} as record_id, * exclude ({', '.join(FLAG_COLUMNS)}), "
             "null::timestamptz as learned_at, "
             f"null::timestamptz as superseded_at, null::bigint as version_seq from ({model})")

@@ -167,7 +167,7 @@ def write_history(con: duckdb.DuckDBPyConnection, staging: Path, prev_dir: Path 
     for rt in history_tables(con):
         hist = f"{rt}_history"
         columns = [(c[0], c[1]) for c in con.sql(f"describe select * exclude (superseded_at) from {hist}").fetchall()]
-        kept = prev_parts.get(rt, []) if prev_dir else []
+        kept = prev_parts.get(rt, [])
         if kept and prev_dir and not _reusable(con, hist, columns, prev_dir, kept):
             kept = []
         since = kept[-1].last if kept else None

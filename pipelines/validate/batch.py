@@ -58,12 +58,13 @@ class BatchValidation:
         path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def render_model(path: Path, has_subject: bool) -> str:
-    """Expand the shared column lists of a staging model."""
+def render_model(path: Path, has_subject: bool, rows: str = "select * from validated_rows") -> str:
+    """Expand the shared column lists of a staging model; rows replaces its input query."""
     sql = path.read_text(encoding="utf-8")
     subject = (WAREHOUSE_DIR / "staging" / "_subject_columns.sql").read_text(encoding="utf-8")
     subject = "\n".join(line for line in subject.splitlines() if not line.startswith("--"))
     sql = sql.replace("{{ lineage_columns }}", ", ".join((*LINEAGE, "_landed_at", *FLAG_COLUMNS)))
+    sql = sql.replace("select * from validated_rows", rows)
     return sql.replace("{{ subject_columns }}", subject if has_subject else "")
 
 
@@ -113,9 +114,9 @@ def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: 
                  "and f._row_number = s._row_number)")
         # Quarantined rows go through the staging model too, so they get their record_id:
         # a later valid submission of the same record resolves them.
-        model = render_model(WAREHOUSE_DIR / "staging" / f"stg_{rt.code}.sql", rt.has_subject)
         for view, rows in (("typed", "accepted"), ("typed_flags", "flags")):
-            typed = model.replace("select * from validated_rows", f"select * from {rows}")
+            typed = render_model(WAREHOUSE_DIR / "staging" / f"stg_{rt.code}.sql", rt.has_subject,
+                                 f"select * from {rows}")
             run(con, f"create or replace temp view {view} as select {record_id_sql(rt.code)} as record_id, * "
                      f"from ({typed})")
         for b in batches:  # a re-validated batch must not keep files from an earlier attempt
