@@ -180,8 +180,21 @@ def run_suite_json(
     )
 
 
+STORED_RESULTS = ".stored-results.json"   # in docs_dir: result file name → its key in the validation store
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
+
+
 def build_data_docs(results_dir: Path, docs_dir: Path, context_root: Path | None = None) -> Path:
-    """Render GX Data Docs for every result JSON in results_dir into docs_dir; returns docs_dir/index.html."""
+    """Render GX Data Docs for every result JSON in results_dir into docs_dir; returns docs_dir/index.html.
+
+    Incremental: results rendered by an earlier call (listed in docs_dir/.stored-results.json) are neither
+    parsed nor rendered again; results no longer in results_dir leave the store and the index.
+    """
     import great_expectations as gx
     from great_expectations.core import ExpectationSuite
     from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
@@ -207,16 +220,29 @@ def build_data_docs(results_dir: Path, docs_dir: Path, context_root: Path | None
     elif context.list_data_docs_sites()[DOCS_SITE] != site:
         context.update_data_docs_site(DOCS_SITE, site)
 
-    schema = ExpectationSuiteValidationResultSchema()
+    # Which result files the store (and the site) already hold: parsing and rendering every stored result on
+    # every pass grows with the number of passes ever run; only new results are stored and rendered.
+    ledger_path = docs_dir / STORED_RESULTS
+    index = docs_dir / "index.html"
+    stored: dict[str, list] = (json.loads(ledger_path.read_text(encoding="utf-8"))
+                               if ledger_path.exists() and index.exists() else {})
+    files = {p.name: p for p in results_dir.glob("*.json")}
     store = context.validation_results_store
-    keys: set[Any] = set()
-    suites_seen: set[str] = set()
-    for path in sorted(results_dir.glob("*.json")):
+    removed = sorted(stored.keys() - files.keys())
+    for name in removed:  # results removed from results_dir leave the store and the index too
+        key = ValidationResultIdentifier.from_tuple(tuple(stored.pop(name)))
+        if store.has_key(key):
+            store.remove_key(key)
+    schema = ExpectationSuiteValidationResultSchema()
+    new: list[Any] = []
+    suites: dict[str, Any] = {}
+    for name in sorted(files.keys() - stored.keys()):
+        path = files[name]
         result = schema.load(json.loads(path.read_text(encoding="utf-8")))
         suite_name = result.suite_name
-        if suite_name not in suites_seen and suite_path(suite_name).exists():  # the suite gets its own page
+        if suite_name not in suites and suite_path(suite_name).exists():  # the suite gets its own page
             context.suites.add_or_update(ExpectationSuite(**load_suite(suite_name)))
-            suites_seen.add(suite_name)
+            suites[suite_name] = ExpectationSuiteIdentifier(name=suite_name)
         run_id = result.meta.get("run_id")
         if not isinstance(run_id, RunIdentifier):
             run_id = RunIdentifier(**(run_id or {"run_name": path.stem, "run_time": "1970-01-01T00:00:00+00:00"}))
@@ -226,8 +252,18 @@ def build_data_docs(results_dir: Path, docs_dir: Path, context_root: Path | None
             batch_identifier=path.stem,
         )
         store.set(key, result)
-        keys.add(key)
-    for stale in set(store.list_keys()) - keys:  # results removed from results_dir leave the index too
-        store.remove_key(stale)
-    context.build_data_docs(site_names=[DOCS_SITE])
+        stored[name] = list(key.to_tuple())
+        new.append(key)
+    if new or removed or not index.exists():
+        # The first build renders every stored resource; later ones only the new pages, and the index.
+        full = not index.exists()
+        if full:
+            keys = {tuple(k) for k in stored.values()}
+            for stale in store.list_keys():
+                if stale.to_tuple() not in keys:
+                    store.remove_key(stale)
+        context.build_data_docs(site_names=[DOCS_SITE],
+                                resource_identifiers=None if full else new + list(suites.values()))
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(ledger_path, stored)
     return docs_dir / "index.html"

@@ -207,3 +207,34 @@ def test_data_docs_render_stored_results(tmp_path):
     pages = list((docs / "validations").rglob("*.html"))
     assert [p.stem for p in pages] == ["debt_payment-ok"]
     assert "清偿金额" in pages[0].read_text(encoding="utf-8")  # the clerk's reason is on the page
+
+
+def test_data_docs_build_only_new_results_and_drop_removed_ones(tmp_path):
+    results, docs = tmp_path / "results", tmp_path / "site" / "docs"
+    frame = pd.DataFrame({"payment_no": ["QC-1"], "ledger_no": ["TZ-1"], "payment_date": ["2025-05-20"],
+                          "amount": ["1"]}, dtype=object)
+    run_suite("debt_payment", frame, AS_OF, results, "debt_payment-day1")
+    build_data_docs(results, docs)
+    day1 = next((docs / "validations").rglob("debt_payment-day1.html"))
+    day1.write_text("rendered once", encoding="utf-8")  # a page already built is not rendered again
+
+    run_suite("debt_payment", frame.assign(amount=["x"]), AS_OF, results, "debt_payment-day2")
+    index = build_data_docs(results, docs)
+    pages = {p.stem: p for p in (docs / "validations").rglob("*.html")}
+    assert set(pages) == {"debt_payment-day1", "debt_payment-day2"}
+    assert day1.read_text(encoding="utf-8") == "rendered once"
+    assert "清偿金额" in pages["debt_payment-day2"].read_text(encoding="utf-8")
+    assert "debt_payment-day1" in index.read_text(encoding="utf-8")
+    assert "debt_payment-day2" in index.read_text(encoding="utf-8")
+
+    (results / "debt_payment-day1.json").unlink()
+    build_data_docs(results, docs)
+    listed = index.read_text(encoding="utf-8")
+    assert "debt_payment-day1" not in listed and "debt_payment-day2" in listed
+
+    # A site deleted by hand is rebuilt in full from the stored results.
+    import shutil
+
+    shutil.rmtree(docs)
+    build_data_docs(results, docs)
+    assert [p.stem for p in (docs / "validations").rglob("*.html")] == ["debt_payment-day2"]
