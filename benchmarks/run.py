@@ -31,9 +31,9 @@ OUR_STAGES: list[tuple[str, list[str], str | None]] = [
     ("startup (imports, home)", ["startup"], "startup"),
     ("ingest (收集 collect)", ["collect"], "read"),
     ("validate (校验), all of it", ["validate", "gx_check", "data_docs"], "validate"),
-    ("  batches: SQL flags, split, type, feedback", ["validate"], None),
-    ("  GX cross-check (per-type samples)", ["gx_check"], None),
-    ("  GX Data Docs (whole site)", ["data_docs"], None),
+    ("  batches: SQL flags, split, type (+ side thread: feedback, GX)", ["validate"], None),
+    ("  side thread left after the SQL: feedback + GX cross-check", ["gx_check"], None),
+    ("  GX Data Docs (new results)", ["data_docs"], None),
     ("merge (入库)", ["merge"], "merge"),
     ("rules (规则)", ["rules"], None),
     ("publish (发布)", ["publish"], "write"),
@@ -166,7 +166,8 @@ def _hook_validation_steps(meter: Meter) -> None:
     pipeline no longer has is simply not split out."""
     import pipelines.run as runmod
 
-    for attr, stage in (("cross_check_with_gx", "gx_check"), ("build_data_docs", "data_docs")):
+    for attr, stage in (("cross_check_with_gx", "gx_check"), ("finish_side_work", "gx_check"),
+                        ("build_data_docs", "data_docs")):
         original = getattr(runmod, attr, None)
         if original is None:
             continue
@@ -459,7 +460,7 @@ def markdown(r: dict) -> str:
     inc = r.get("incremental") or []
     if inc:
         L += [f"## Incremental: a daily batch of {r['daily']:,} generated rows into a warehouse of N rows", "",
-              "| warehouse N | daily pass s | collect | validate | GX check | docs | merge | rules | publish | "
+              "| warehouse N | daily pass s | collect | validate | side wait | docs | merge | rules | publish | "
               "peak RSS MB | warehouse MB | full pass at N (setup) s |", "|---:|" * 1 + "---:|" * 11]
         for it in inc:
             d = it["daily_pass"]
@@ -505,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="instead of the comparison: cProfile our pass per stage and time every SQL statement")
     ap.add_argument("--keep", action="store_true", help="keep the generated homes under --work")
     ap.add_argument("--duckdb-memory-limit", default=None,
-                    help="CREDIT_DUCKDB_MEMORY_LIMIT for our pass (e.g. 1GB; the pipeline's default is 3GB)")
+                    help="CREDIT_DUCKDB_MEMORY_LIMIT for our pass (e.g. 1GB; the pipeline's default is 2GB)")
     args = ap.parse_args(argv)
 
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")

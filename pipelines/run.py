@@ -12,7 +12,7 @@ from pipelines.merge.warehouse import merge, open_warehouse
 from pipelines.publish.exports import Version, publish
 from pipelines.rules.evaluate import evaluate
 from pipelines.validate import feedback
-from pipelines.validate.batch import BatchValidation, cross_check_with_gx, validate_batches
+from pipelines.validate.batch import BatchValidation, SideWork, cross_check_type, validate_batches
 from pipelines.validate.gx_runner import build_data_docs
 from pipelines.validate.sql import connect, lit
 
@@ -77,21 +77,30 @@ def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Pr
     for b in sorted(todo, key=lambda b: (b.landed_at, b.file_name)):
         by_type.setdefault(b.record_type or "", []).append(b)
     results: list[BatchValidation] = []
+    # GX must agree with the SQL flags before any batch counts as validated (then merge takes it). The
+    # cross-check and the feedback workbooks run on a side thread while DuckDB validates the next type.
+    run_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{department or 'all'}"
+    side = SideWork()
     con = connect()
     try:
         for record_type, group in sorted(by_type.items()):
-            results += validate_batches(home, record_type, group, as_of, con)
+            done = validate_batches(home, record_type, group, as_of, con, side)
+            side.submit(cross_check_type, home, record_type, done, as_of, run_name)
+            results += done
             progress("校验 validate", len(results), len(todo))
     finally:
         con.close()
+        finish_side_work(side)
     if results:
-        # GX must agree with the SQL flags before any batch counts as validated (then merge takes it).
-        run_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{department or 'all'}"
-        cross_check_with_gx(home, results, as_of, run_name)
         for r in results:
             r.save(home)
         build_data_docs(home.validation / "results", home.validation / "docs")
     summary.validations += results
+
+
+def finish_side_work(side: SideWork) -> None:
+    """Wait for the feedback workbooks and GX cross-checks still running after the last type's SQL."""
+    side.wait()
 
 
 def quarantine_query(home: Home) -> str:

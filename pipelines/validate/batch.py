@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -81,8 +83,12 @@ def staged_glob(home: Home, record_type: str, batch_id: str) -> Path:
 
 
 def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: date,
-                     con: duckdb.DuckDBPyConnection | None = None) -> list[BatchValidation]:
+                     con: duckdb.DuckDBPyConnection | None = None,
+                     side: SideWork | None = None) -> list[BatchValidation]:
     """Flag, split and type every given landed batch of one record type; returns each batch's counts.
+
+    The feedback workbooks are written before returning or, given side work, handed to it (the caller
+    waits for it before the results count).
 
     All batches of the type go through one flagging query and one staging COPY (partitioned by batch),
     so DuckDB works on the whole input at once instead of file by file; outputs stay per batch.
@@ -134,12 +140,40 @@ def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: 
     finally:
         if own:
             con.close()
-    qdir = home.quarantine_dir
+    side_work = side or SideWork()
     for b, r in zip(batches, results, strict=True):
-        r.feedback_path = str(feedback.write_batch_feedback(
-            home, b, qdir / "rows" / f"{b.batch_id}.parquet", qdir / "warnings" / f"{b.batch_id}.parquet",
-        ).relative_to(home.root))
+        side_work.submit(write_feedback, home, b, r)
+    if side is None:
+        side_work.wait()
     return results
+
+
+class SideWork:
+    """One background thread for the Python-heavy side of validation (openpyxl feedback workbooks, the GX
+    cross-check): it runs while DuckDB (native code, GIL released) validates the next record type.
+    wait() joins it and re-raises the first failure."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate-side")
+        self.jobs: list[Future] = []
+
+    def submit(self, fn: Callable[..., object], *args: object) -> None:
+        self.jobs.append(self.pool.submit(fn, *args))
+
+    def wait(self) -> None:
+        try:
+            for job in self.jobs:
+                job.result()
+        finally:
+            self.pool.shutdown(wait=True)
+
+
+def write_feedback(home: Home, batch: Batch, result: BatchValidation) -> None:
+    """The batch's feedback workbook, from its quarantine and warning rows."""
+    qdir = home.quarantine_dir
+    result.feedback_path = str(feedback.write_batch_feedback(
+        home, batch, qdir / "rows" / f"{batch.batch_id}.parquet", qdir / "warnings" / f"{batch.batch_id}.parquet",
+    ).relative_to(home.root))
 
 
 def _write_held_back(con: duckdb.DuckDBPyConnection, home: Home, record_type: str, fields: list[str],
@@ -206,34 +240,29 @@ def _write_gx_sample(con: duckdb.DuckDBPyConnection, home: Home, record_type: st
     return path
 
 
-def cross_check_with_gx(home: Home, results: list[BatchValidation], as_of: date, run_name: str) -> None:
-    """Run each record type's GX suite once over its batches' samples; the SQL flags must agree exactly.
-
-    One GX run per record type and pass keeps GX's fixed per-run cost independent of the number of files.
-    """
+def cross_check_type(home: Home, record_type: str, group: list[BatchValidation], as_of: date,
+                     run_name: str) -> None:
+    """The GX suite of record_type over the samples of its batches in group; raises ValidationMismatch
+    unless GX finds exactly the rows the SQL flagged, rule by rule."""
     from pipelines.validate.gx_runner import run_suite
 
-    by_type: dict[str, list[BatchValidation]] = {}
-    for r in results:
-        by_type.setdefault(r.record_type, []).append(r)
-    for record_type, group in sorted(by_type.items()):
-        paths = sorted({str(home.root / r.gx_sample) for r in group if r.gx_sample})
-        con = connect()
-        try:
-            fields = [q(f) for f in load_catalog().record_types[record_type].field_names]
-            run(con, f"create view sample as select * from read_parquet({lit(paths)}) order by _batch_id, _row_number")
-            frame = con.sql(f"select {', '.join(fields)} from sample").df()
-            sql_counts = dict(con.sql(
-                "select r, count(*) from (select unnest(_sql_rules) as r from sample) group by r").fetchall())
-        finally:
-            con.close()
-        gx = run_suite(record_type, frame, as_of, home.validation / "results", f"{run_name}-{record_type}")
-        rules = {e["meta"]["rule"] for e in load_suite(record_type)["expectations"]}
-        diff = {r: (sql_counts.get(r, 0), gx.unexpected_counts.get(r, 0)) for r in rules
-                if sql_counts.get(r, 0) != gx.unexpected_counts.get(r, 0)}
-        if diff:
-            files = ", ".join(r.batch_id for r in group)
-            raise ValidationMismatch(f"{record_type} batches {files}: SQL vs GX counts differ {diff}")
-        for r in group:
-            r.gx_rows, r.gx_success = gx.element_count, gx.success
-            r.gx_result = str(gx.result_path.relative_to(home.root))
+    paths = sorted({str(home.root / r.gx_sample) for r in group if r.gx_sample})
+    con = connect()
+    try:
+        fields = [q(f) for f in load_catalog().record_types[record_type].field_names]
+        run(con, f"create view sample as select * from read_parquet({lit(paths)}) order by _batch_id, _row_number")
+        frame = con.sql(f"select {', '.join(fields)} from sample").df()
+        sql_counts = dict(con.sql(
+            "select r, count(*) from (select unnest(_sql_rules) as r from sample) group by r").fetchall())
+    finally:
+        con.close()
+    gx = run_suite(record_type, frame, as_of, home.validation / "results", f"{run_name}-{record_type}")
+    rules = {e["meta"]["rule"] for e in load_suite(record_type)["expectations"]}
+    diff = {r: (sql_counts.get(r, 0), gx.unexpected_counts.get(r, 0)) for r in rules
+            if sql_counts.get(r, 0) != gx.unexpected_counts.get(r, 0)}
+    if diff:
+        files = ", ".join(r.batch_id for r in group)
+        raise ValidationMismatch(f"{record_type} batches {files}: SQL vs GX counts differ {diff}")
+    for r in group:
+        r.gx_rows, r.gx_success = gx.element_count, gx.success
+        r.gx_result = str(gx.result_path.relative_to(home.root))

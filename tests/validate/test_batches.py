@@ -67,3 +67,30 @@ def test_merge_numbers_versions_in_landing_file_and_row_order(home):
         assert current == [("admin_penalty_2025-11.csv", 2), ("admin_penalty_2025-12.csv", 7)]
     finally:
         con.close()
+
+
+def test_side_thread_records_feedback_and_gx_and_a_disagreement_validates_nothing(home, monkeypatch):
+    import pytest
+
+    import pipelines.validate.gx_runner as gxmod
+    from pipelines.validate.batch import ValidationMismatch
+
+    _two_penalty_files(home)
+    for dept in ("scjg", "swjt"):
+        collect_department(home, dept)
+    # GX on the side thread runs a suite with no expectations, so it misses the rows the SQL flagged:
+    # the pass must stop with nothing validated.
+    real = gxmod.load_suite
+    monkeypatch.setattr(gxmod, "load_suite", lambda record_type: real(record_type) | {"expectations": []})
+    summary = PassSummary(AS_OF)
+    with pytest.raises(ValidationMismatch, match="SQL vs GX counts differ"):
+        validate_pending(home, AS_OF, summary, lambda *_: None)
+    assert not list((home.validation / "batches").glob("*.json")) and summary.validations == []
+
+    monkeypatch.setattr(gxmod, "load_suite", real)
+    validate_pending(home, AS_OF, summary, lambda *_: None)
+    assert len(summary.validations) == 2
+    for v in summary.validations:
+        assert (home.root / v.feedback_path).exists() and (home.root / v.gx_result).exists()
+        assert v.gx_rows == 20 and v.gx_success is False   # both files' rows; the fixture holds bad rows
+        assert (home.validation / "batches" / f"{v.batch_id}.json").exists()
