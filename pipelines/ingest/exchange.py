@@ -244,7 +244,7 @@ def _land(home: Home, batch: Batch, tmp: Path) -> str:
         con.execute(
             f"copy (select {_sql_str(batch.batch_id)} as _batch_id, {_sql_str(batch.department)} as _department, "
             f"{_sql_str(batch.file_name)} as _file_name, * from read_parquet({_sql_str(str(tmp))})) "
-            f"to {_sql_str(str(part))} (format parquet, compression zstd)"  # insertion order is kept
+            f"to {_sql_str(str(part))} (format parquet, compression zstd, compression_level 1)"  # insertion order is kept
         ).fetchall()
     finally:
         con.close()

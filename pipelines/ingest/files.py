@@ -244,7 +244,7 @@ def _land_csv(home: Home, batch: Batch, source: Path, con: duckdb.DuckDBPyConnec
                 f"copy (select {_sql_str(batch.batch_id)} as _batch_id, "
                 f"{_sql_str(batch.department)} as _department, {_sql_str(batch.file_name)} as _file_name, "
                 f"row_number() over () as _row_number, {cells} from {scan(ragged)}) "
-                f"to {_sql_str(str(tmp))} (format parquet, compression zstd)"
+                f"to {_sql_str(str(tmp))} (format parquet, compression zstd, compression_level 1)"
             ).fetchall()
             break
         except duckdb.Error as exc:

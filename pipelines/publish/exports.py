@@ -60,7 +60,7 @@ def _sha256(path: Path) -> str:
 
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
-    run(con, f"copy ({query}) to {lit(str(path))} (format parquet, compression zstd)")
+    run(con, f"copy ({query}) to {lit(str(path))} (format parquet, compression zstd, compression_level 1)")
 
 
 def _file_entry(con: duckdb.DuckDBPyConnection, path: Path, name: str | None = None) -> dict:
