@@ -20,11 +20,11 @@ import sqlalchemy as sa
 from pipelines.home import Home
 from pipelines.run import run_pass
 from tests.conftest import AS_OF, fill_inbox
+from tests.dags.airflow_env import airflow, airflow_env, export_rows, latest
 
 # The monthly reports cover one month: the quality report the batches *landed* in it (the wall clock's month,
 # here), the debt report an export evaluated in it. So the passes are evaluated for today, never before AS_OF.
 RUN_AS_OF = max(AS_OF, datetime.now(UTC).date())
-from tests.dags.airflow_env import airflow, airflow_env, export_rows, latest
 
 PG = "postgresql+psycopg2://postgres@127.0.0.1:5432"
 # Two penalties handed in through the exchange database by 住建局 (zj): national field codes, Chinese subject headers.
