@@ -166,8 +166,7 @@ def _hook_validation_steps(meter: Meter) -> None:
     pipeline no longer has is simply not split out."""
     import pipelines.run as runmod
 
-    for attr, stage in (("cross_check_with_gx", "gx_check"), ("finish_side_work", "gx_check"),
-                        ("build_data_docs", "data_docs")):
+    for attr, stage in (("finish_side_work", "gx_check"), ("build_data_docs", "data_docs")):
         original = getattr(runmod, attr, None)
         if original is None:
             continue

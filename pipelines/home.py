@@ -37,3 +37,13 @@ class Home:
     exports = property(lambda self: self.root / "exports")
     state = property(lambda self: self.root / "state")
     warehouse = property(lambda self: self.root / "warehouse" / "credit.duckdb")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write text so that readers see the old file or the whole new one, never a part."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)

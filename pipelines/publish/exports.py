@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.home import Home
+from pipelines.home import Home, write_atomic
 from pipelines.publish.contract import (
     DELETE_REASONS,
     INTERNAL_SCHEMA_VERSION,
@@ -40,15 +40,6 @@ class Version:
 def read_latest(home: Home, audience: str) -> dict | None:
     path = home.exports / audience / "latest.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
 
 
 def _sha256(path: Path) -> str:
@@ -237,7 +228,7 @@ def history_relation(version_dir: Path, record_type: str, superseded: str | None
 
 
 def _finish(home: Home, audience: str, staging: Path, version: str, manifest: dict) -> Path:
-    _write_atomic(staging / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+    write_atomic(staging / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
     final = home.exports / audience / "versions" / version
     if final.exists():
         latest = read_latest(home, audience)
@@ -316,7 +307,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
 
     # Switch the pointers last: public sites and analysts only ever see complete versions.
     for v in out:
-        _write_atomic(home.exports / v.audience / "latest.json",
+        write_atomic(home.exports / v.audience / "latest.json",
                       json.dumps({"version": v.version, "path": f"versions/{v.version}"}))
     return out[0], out[1]
 

@@ -25,6 +25,7 @@ from typing import Any, Literal, cast
 
 import pandas as pd
 
+from pipelines.home import write_atomic
 from pipelines.validate.suites import load_suite, suite_path
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -183,12 +184,6 @@ def run_suite_json(
 STORED_RESULTS = ".stored-results.json"   # in docs_dir: result file name → its key in the validation store
 
 
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
-
-
 def build_data_docs(results_dir: Path, docs_dir: Path, context_root: Path | None = None) -> Path:
     """Render GX Data Docs for every result JSON in results_dir into docs_dir; returns docs_dir/index.html.
 
@@ -265,5 +260,5 @@ def build_data_docs(results_dir: Path, docs_dir: Path, context_root: Path | None
         context.build_data_docs(site_names=[DOCS_SITE],
                                 resource_identifiers=None if full else new + list(suites.values()))
     docs_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(ledger_path, stored)
+    write_atomic(ledger_path, json.dumps(stored, ensure_ascii=False))
     return docs_dir / "index.html"
