@@ -582,21 +582,43 @@ def _incremental(run: Runner, args, work: Path, main_home: Path) -> list[dict]:
 
 
 def _profile(run: Runner, home: Path, args, stamp: str, report: dict, work: Path) -> int:
-    """cProfile dumps (<stage>.prof) stay under --work/<stamp>/profile: kept only with --keep."""
-    import pstats
+    """cProfile dumps (<stage>.prof) stay under --work/<stamp>/profile: kept only with --keep.
 
+    Profiles the full pass over --rows, then (unless --daily 0) the daily batch into that warehouse."""
     pdir = work / "profile"
-    res = run("ours", {"home": str(home), "as_of": args.as_of, "profile": str(pdir)}, "ours: profiled pass")
+    res = run("ours", {"home": str(home), "as_of": args.as_of, "profile": str(pdir / "full")}, "ours: profiled pass")
     report["ours_profiled"] = res
     L = [f"# Profile of our pass, {args.rows:,} rows ({stamp})", "",
          "cProfile per stage (timings inflated by the profiler) and every SQL statement sent through "
          "`pipelines.validate.sql.run` (not inflated: DuckDB runs natively).", ""]
+    L += _profile_section(res, pdir / "full", "full pass")
+    if args.daily > 0:
+        daily_home = work / "daily"
+        run("generate", {"home": str(daily_home), "rows": args.daily, "as_of": args.as_of, "seed": args.seed + 1},
+            f"generate the daily batch ({args.daily:,} rows)")
+        add_daily(daily_home, home, "daily")
+        res = run("ours", {"home": str(home), "as_of": args.as_of, "profile": str(pdir / "daily")},
+                  f"ours: profiled daily {args.daily:,} into {args.rows:,}")
+        report["ours_profiled_daily"] = res
+        L += [f"# Daily batch of {args.daily:,} rows into the {args.rows:,}-row warehouse", ""]
+        L += _profile_section(res, pdir / "daily", "daily")
+    text = "\n".join(L)
+    (args.out / f"{stamp}-profile.md").write_text(text + "\n", encoding="utf-8")
+    (args.out / f"{stamp}-profile.json").write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
+    print(text)
+    return 0
+
+
+def _profile_section(res: dict, pdir: Path, label: str) -> list[str]:
+    import io
+    import pstats
+
+    L = []
     for s in res.get("stages", []):
-        L.append(f"## {s['name']}: {s['wall_s']:.1f} s wall, {s['cpu_s']:.1f} s CPU, peak {s['peak_rss_mb']:,.0f} MB")
+        L.append(f"## {label} — {s['name']}: {s['wall_s']:.1f} s wall, {s['cpu_s']:.1f} s CPU, "
+                 f"peak {s['peak_rss_mb']:,.0f} MB")
         prof = pdir / f"{s['name']}.prof"
         if prof.exists():
-            import io
-
             buf = io.StringIO()
             pstats.Stats(str(prof), stream=buf).sort_stats("tottime").print_stats(15)
             L += ["", "```", *[line for line in buf.getvalue().splitlines() if line.strip()][-18:], "```"]
@@ -605,13 +627,9 @@ def _profile(run: Runner, home: Path, args, stamp: str, report: dict, work: Path
             total = sum(x[2] for x in sql)
             L += ["", f"SQL statements: {len(sql)}, {total:.1f} s in all; the slowest:", "",
                   "| s | statement |", "|---:|---|"]
-            L += [f"| {x[2]:.2f} | `{x[1][:160].replace('|', '¦')}` |" for x in sql[:10]]
+            L += [f"| {x[2]:.2f} | `{x[1][:160].replace('|', '¦')}` |" for x in sql[:12]]
         L.append("")
-    text = "\n".join(L)
-    (args.out / f"{stamp}-profile.md").write_text(text + "\n", encoding="utf-8")
-    (args.out / f"{stamp}-profile.json").write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
-    print(text)
-    return 0
+    return L
 
 
 if __name__ == "__main__":

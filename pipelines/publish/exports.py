@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -54,11 +55,37 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
     run(con, f"copy ({query}) to {lit(str(path))} (format parquet, compression zstd, compression_level 1)")
 
 
-def _file_entry(con: duckdb.DuckDBPyConnection, path: Path, name: str | None = None) -> dict:
+class _Hasher:
+    """sha256 of written files on a side thread (hashlib releases the GIL) while DuckDB writes the next one;
+    resolve() fills the manifest entries in."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-sha256")
+        self.pending: list[tuple[dict, Future]] = []
+
+    def add(self, entry: dict, path: Path) -> dict:
+        self.pending.append((entry, self.pool.submit(_sha256, path)))
+        return entry
+
+    def resolve(self) -> None:
+        try:
+            for entry, digest in self.pending:
+                entry["sha256"] = digest.result()
+        finally:
+            self.pool.shutdown(wait=True)
+            self.pending = []
+
+
+def _file_entry(con: duckdb.DuckDBPyConnection, path: Path, name: str | None = None,
+                hasher: _Hasher | None = None) -> dict:
     cols = con.sql(f"describe select * from read_parquet({lit(str(path))})").fetchall()
     rows = con.sql(f"select count(*) from read_parquet({lit(str(path))})").fetchall()[0][0]
-    return {"name": name or path.name, "rows": rows, "sha256": _sha256(path), "bytes": path.stat().st_size,
-            "columns": [{"name": c[0], "type": c[1], "label": column_label(c[0])} for c in cols]}
+    entry = {"name": name or path.name, "rows": rows, "sha256": None, "bytes": path.stat().st_size,
+             "columns": [{"name": c[0], "type": c[1], "label": column_label(c[0])} for c in cols]}
+    if hasher:
+        return hasher.add(entry, path)
+    entry["sha256"] = _sha256(path)
+    return entry
 
 
 def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | None) -> str:
@@ -87,7 +114,8 @@ def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | Non
 #
 # The internal export carries every version of every record as immutable parts:
 #   history/<record_type>/part-<first version_seq>-<last version_seq>.parquet
-# each holding the versions in that version_seq range, in version_seq order, with every warehouse column but
+# each holding the versions in that version_seq range (unsorted: readers never rely on row order; sorting
+# 10M wide rows under the memory limit spilled), with every warehouse column but
 # superseded_at (which later merges change; it is derived on reading, see history_relation). A new version
 # hard-links the previous version's parts and writes one part for the versions merged since, so publishing
 # history costs what is new, not what the warehouse holds. So that daily passes do not pile up thousands of
@@ -149,7 +177,7 @@ def _link(src: Path, dst: Path) -> None:
 
 
 def write_history(con: duckdb.DuckDBPyConnection, staging: Path, prev_dir: Path | None,
-                  prev_files: list[dict]) -> list[dict]:
+                  prev_files: list[dict], hasher: _Hasher | None = None) -> list[dict]:
     """Write (or link) the history parts of every record type the warehouse holds; their manifest entries."""
     from pipelines.merge.warehouse import history_tables
 
@@ -177,8 +205,8 @@ def write_history(con: duckdb.DuckDBPyConnection, staging: Path, prev_dir: Path 
                               f"where {where}").fetchall()[0]
         name = history_part_name(rt, first, last)
         (staging / name).parent.mkdir(parents=True, exist_ok=True)
-        _copy(con, f"select * exclude (superseded_at) from {hist} where {where} order by version_seq", staging / name)
-        entries.append(_file_entry(con, staging / name, name))
+        _copy(con, f"select * exclude (superseded_at) from {hist} where {where}", staging / name)
+        entries.append(_file_entry(con, staging / name, name, hasher))
     return entries
 
 
@@ -258,15 +286,17 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     files, rows = [], {}
+    hasher = _Hasher()
     for pf in PUBLIC_FILES:
         cols = ", ".join(q(c) for c in pf.all_columns)
-        _copy(con, f"select {cols} from {pf.mart} where {pf.where} and hidden_reason is null order by record_id",
+        # The marts are in record_id order already (the rules sort them once): the files keep it.
+        _copy(con, f"select {cols} from {pf.mart} where {pf.where} and hidden_reason is null",
               staging / pf.name)
+        files.append(_file_entry(con, staging / pf.name, hasher=hasher))
     _copy(con, _changes(con, staging, prev_dir), staging / "changes.parquet")
-    for name in [pf.name for pf in PUBLIC_FILES] + ["changes.parquet"]:
-        entry = _file_entry(con, staging / name)
-        files.append(entry)
-        rows[name] = entry["rows"]
+    files.append(_file_entry(con, staging / "changes.parquet", hasher=hasher))
+    hasher.resolve()
+    rows = {e["name"]: e["rows"] for e in files}
     manifest = {"version": version, "as_of": as_of.isoformat(), "created_at": created,
                 "schema_version": SCHEMA_VERSION, "previous_version": prev["version"] if prev else None,
                 "files": files}
@@ -283,11 +313,12 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     for t in INTERNAL_TABLES:
         queries[f"{t}.parquet"] = f"select * from {t}"
     for m in STATUS_MARTS:
-        queries[f"{m.removeprefix('mart_')}_status.parquet"] = f"select * from {m} order by record_id"
+        queries[f"{m.removeprefix('mart_')}_status.parquet"] = f"select * from {m}"
     files, rows = [], {}
+    hasher = _Hasher()
     for name, query in queries.items():
         _copy(con, query, staging / name)
-        entry = _file_entry(con, staging / name)
+        entry = _file_entry(con, staging / name, hasher=hasher)
         files.append(entry)
         rows[name] = entry["rows"]
     # Record history: the previous version's parts linked, one new part for what was merged since.
@@ -295,9 +326,10 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     prev_i_manifest = prev_i_dir / "manifest.json" if prev_i_dir else None
     prev_i_files = (json.loads(prev_i_manifest.read_text(encoding="utf-8"))["files"]
                     if prev_i_manifest and prev_i_manifest.exists() else [])
-    for entry in write_history(con, staging, prev_i_dir, prev_i_files):
+    for entry in write_history(con, staging, prev_i_dir, prev_i_files, hasher):
         files.append(entry)
         rows[entry["name"]] = entry["rows"]
+    hasher.resolve()
     manifest = {"version": version, "as_of": as_of.isoformat(), "created_at": created,
                 "schema_version": INTERNAL_SCHEMA_VERSION, "previous_version": prev_i["version"] if prev_i else None,
                 "files": files}

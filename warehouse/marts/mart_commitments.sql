@@ -27,4 +27,5 @@ final as (
     from commitments
 )
 
-select * from final;
+-- In record_id order, once: publish copies it as is (public and status files alike).
+select * from final order by record_id;

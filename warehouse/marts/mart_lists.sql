@@ -31,4 +31,5 @@ final as (
     from memberships
 )
 
-select * from final;
+-- In record_id order, once: publish copies it as is (public and status files alike).
+select * from final order by record_id;

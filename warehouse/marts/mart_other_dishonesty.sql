@@ -41,4 +41,5 @@ final as (
     left join repaired as r on r.target_record_id = o.record_id
 )
 
-select * from final;
+-- In record_id order, once: publish copies it as is (public and status files alike).
+select * from final order by record_id;
