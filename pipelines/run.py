@@ -66,8 +66,12 @@ def collect(home: Home, summary: PassSummary, progress: Progress) -> None:
 
 
 def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Progress,
-                     department: str | None = None) -> None:
-    """Validate every landed batch (of one department, or all) that has no validation result yet."""
+                     department: str | None = None, docs: SideWork | None = None) -> None:
+    """Validate every landed batch (of one department, or all) that has no validation result yet.
+
+    The GX Data Docs of the new results are rendered before returning or, given docs (a side thread the
+    caller waits for), while the caller goes on: they are a report and gate nothing.
+    """
     batches = load_batches(home)
     summary.batches = batches
     todo = [b for b in batches.values()
@@ -94,7 +98,10 @@ def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Pr
     if results:
         for r in results:
             r.save(home)
-        build_data_docs(home.validation / "results", home.validation / "docs")
+        if docs is None:
+            build_data_docs(home.validation / "results", home.validation / "docs")
+        else:
+            docs.submit(build_data_docs, home.validation / "results", home.validation / "docs")
     summary.validations += results
 
 
@@ -153,6 +160,18 @@ def run_pass(home: Home, as_of: date, progress: Progress | None = None, now: dat
     now = now or datetime.now(UTC)
     summary = PassSummary(as_of)
     collect(home, summary, progress)
-    validate_pending(home, as_of, summary, progress)
-    merge_and_publish(home, as_of, now, summary, progress)
+    # GX Data Docs (Python-bound) render on a side thread while DuckDB writes the warehouse and the exports.
+    docs = SideWork()
+    try:
+        validate_pending(home, as_of, summary, progress, docs=docs)
+        merge_and_publish(home, as_of, now, summary, progress)
+    except BaseException:
+        docs.wait(raise_errors=False)   # the pass's own error is the one to report
+        raise
+    finish_docs(docs)
     return summary
+
+
+def finish_docs(docs: SideWork) -> None:
+    """Wait for the Data Docs still rendering after the publish; raises if they failed (the export stands)."""
+    docs.wait()

@@ -151,7 +151,7 @@ def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: 
 class SideWork:
     """One background thread for the Python-heavy side of validation (openpyxl feedback workbooks, the GX
     cross-check): it runs while DuckDB (native code, GIL released) validates the next record type.
-    wait() joins it and re-raises the first failure."""
+    wait() joins it and re-raises the first failure (or, with raise_errors=False, only joins it)."""
 
     def __init__(self) -> None:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate-side")
@@ -160,10 +160,13 @@ class SideWork:
     def submit(self, fn: Callable[..., object], *args: object) -> None:
         self.jobs.append(self.pool.submit(fn, *args))
 
-    def wait(self) -> None:
+    def wait(self, raise_errors: bool = True) -> None:
         try:
             for job in self.jobs:
-                job.result()
+                if raise_errors:
+                    job.result()
+                else:
+                    job.exception()
         finally:
             self.pool.shutdown(wait=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import duckdb
+import pytest
 
 from pipelines.home import Home
 from pipelines.ingest.files import collect_department, load_batches
@@ -70,8 +71,6 @@ def test_merge_numbers_versions_in_landing_file_and_row_order(home):
 
 
 def test_side_thread_records_feedback_and_gx_and_a_disagreement_validates_nothing(home, monkeypatch):
-    import pytest
-
     import pipelines.validate.gx_runner as gxmod
     from pipelines.validate.batch import ValidationMismatch
 
@@ -94,3 +93,52 @@ def test_side_thread_records_feedback_and_gx_and_a_disagreement_validates_nothin
         assert (home.root / v.feedback_path).exists() and (home.root / v.gx_result).exists()
         assert v.gx_rows == 20 and v.gx_success is False   # both files' rows; the fixture holds bad rows
         assert (home.validation / "batches" / f"{v.batch_id}.json").exists()
+
+
+def test_run_pass_renders_data_docs_beside_the_warehouse_and_reports_the_right_failure(home, monkeypatch):
+    import json
+    import threading
+
+    import pipelines.run as runmod
+    from pipelines.run import run_pass
+
+    _two_penalty_files(home)
+    # Data Docs render on a side thread while merge, rules and publish run: they must be there once the pass
+    # returns, and not on the thread that wrote the warehouse.
+    threads = []
+    real_docs = runmod.build_data_docs
+
+    def docs(*args):
+        threads.append(threading.current_thread().name)
+        return real_docs(*args)
+
+    monkeypatch.setattr(runmod, "build_data_docs", docs)
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 8, tzinfo=UTC))
+    assert threads and threads[0].startswith("validate-side")
+    assert (home.validation / "docs" / "index.html").exists()
+    first = json.loads((home.exports / "public" / "latest.json").read_text())
+
+    # Docs that fail are reported, after the export they do not gate was published.
+    lines = (FIXTURES / "admin_penalty.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (home.inbox / "scjg" / "admin_penalty_2026-01.csv").write_text("".join(lines[:4]), encoding="utf-8")
+
+    def broken(*_):
+        raise OSError("docs disk full")
+
+    monkeypatch.setattr(runmod, "build_data_docs", broken)
+    with pytest.raises(OSError, match="docs disk full"):
+        run_pass(home, AS_OF, now=datetime(2026, 11, 26, 8, tzinfo=UTC))
+    second = json.loads((home.exports / "public" / "latest.json").read_text())
+    assert second["version"] != first["version"]
+
+    # A pass that fails in the warehouse reports that failure, not the docs' one; the export stays put.
+    (home.inbox / "swjt" / "admin_penalty_2026-02.csv").write_text("".join([lines[0], *lines[4:6]]),
+                                                                    encoding="utf-8")
+
+    def merge_fails(*_, **__):
+        raise RuntimeError("warehouse locked")
+
+    monkeypatch.setattr(runmod, "merge_and_publish", merge_fails)
+    with pytest.raises(RuntimeError, match="warehouse locked"):
+        run_pass(home, AS_OF, now=datetime(2026, 11, 27, 8, tzinfo=UTC))
+    assert json.loads((home.exports / "public" / "latest.json").read_text()) == second
