@@ -140,6 +140,16 @@ def test_manifest_and_latest_pointer(passed):
     assert not list((home.exports / "public" / "versions").glob(".tmp-*"))
 
 
+def test_first_version_changes_add_every_public_row(passed):
+    home, _ = passed
+    changes = public(home, "changes.parquet")
+    want = sorted(("add", f, r["record_id"], None) for f in ("penalties.parquet", "licenses.parquet",
+                  "blacklist.parquet", "redlist.parquet", "commitments.parquet", "other_dishonesty.parquet")
+                  for r in public(home, f))
+    assert len(want) >= 9 and len({w[1] for w in want}) >= 5
+    assert [(c["op"], c["file"], c["record_id"], c["reason"]) for c in changes] == want
+
+
 def test_rerun_with_nothing_new_changes_no_public_row_and_correction_updates_exactly_it(tmp_path):
     home = Home.resolve(tmp_path / "home")
     fill_inbox(home)

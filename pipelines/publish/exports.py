@@ -93,8 +93,10 @@ def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | Non
     parts = []
     for pf in PUBLIC_FILES:
         new = f"read_parquet({lit(str(new_dir / pf.name))})"
-        old = (f"read_parquet({lit(str(prev_dir / pf.name))})" if prev_dir and (prev_dir / pf.name).exists()
-               else f"(select * from {new} where false)")
+        if not (prev_dir and (prev_dir / pf.name).exists()):   # the first version: every row is an add
+            parts.append(f"select 'add' as op, {lit(pf.name)} as file, record_id, null::varchar as reason from {new}")
+            continue
+        old = f"read_parquet({lit(str(prev_dir / pf.name))})"
         reasons = " ".join(f"when {lit(k)} then {lit(v)}" for k, v in DELETE_REASONS.items())
         parts.append(f"""
             select

@@ -71,3 +71,31 @@ def test_incremental_subject_master_equals_a_full_rebuild(tmp_path):
     con.close()
     assert incremental == full
     assert len(incremental["subjects"]) == 2      # the ORG:/REG: subject merged into its USCC
+
+
+def test_subject_rows_hold_each_distinct_subject_once_and_an_ungrouped_table_is_rebuilt(tmp_path):
+    from pipelines.merge.warehouse import open_warehouse
+
+    home = Home.resolve(tmp_path / "home")
+    same = row("91211104MA0T22229X", "", "", "盘锦恒信建筑工程有限公司", "L-{}")
+    (home.inbox / "xzsp" / "admin_license_a.csv").write_text(
+        "\n".join([HEADER, *(same.format(i) for i in range(5))]) + "\n", encoding="utf-8")
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 8, tzinfo=UTC))
+    con = open_warehouse(home)
+    # Five licences of one subject, one department: one subject row, learned at the first pass.
+    assert con.sql("select subject_key, first_learned_at = last_learned_at from subject_rows").fetchall() == [
+        ("91211104MA0T22229X", True)]
+    # A warehouse from before the grouping (one row per version, learned_at) is rebuilt on the next merge.
+    con.execute("create or replace table subject_rows as select subject_key, subject_name, subject_category, uscc, "
+                "id_no, org_code, business_reg_no, first_learned_at as learned_at, department from subject_rows")
+    con.close()
+    (home.inbox / "xzsp" / "admin_license_b.csv").write_text(
+        "\n".join([HEADER, same.format(9).replace("盘锦恒信建筑工程有限公司", "盘锦恒信建筑有限公司")]) + "\n",
+        encoding="utf-8")
+    run_pass(home, AS_OF, now=datetime(2026, 11, 26, 8, tzinfo=UTC))
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    got = con.sql("select subject_name, first_learned_at::date::varchar, last_learned_at::date::varchar "
+                  "from subject_rows order by 1").fetchall()
+    assert got == [("盘锦恒信建筑工程有限公司", "2026-11-25", "2026-11-25"), ("盘锦恒信建筑有限公司", "2026-11-26", "2026-11-26")]
+    subject = con.sql("select subject_name, names_seen, first_seen_at::date::varchar from subjects").fetchall()
+    assert subject == [("盘锦恒信建筑有限公司", ["盘锦恒信建筑工程有限公司", "盘锦恒信建筑有限公司"], "2026-11-25")]

@@ -1,15 +1,15 @@
 -- The subject master for the subjects in affected_subjects (all of them on a full build), from every
 -- version in subject_rows: one subject per USCC (organisations) or identity number (natural persons),
 -- with every name ever seen. Results land in temp tables; the merge swaps them into the core tables.
--- Subject rows repeat (one per record version, a few distinct values per subject): they are grouped once,
--- first/last learned_at kept, and the master is built from the groups (10M rows: 41 s before, every
--- aggregate below ran over every version).
+-- subject_rows holds each distinct set of subject columns once (with first/last learned_at), not one row
+-- per record version; grouped again here, as links resolve aliases and incremental merges add rows
+-- (10M versions: 41 s while every aggregate below ran over every version).
 create or replace temp table resolved_subject_rows as
 select
     coalesce(l.subject_key, r.subject_key) as subject_key,
     r.subject_name, r.subject_category, r.uscc, r.id_no, r.org_code, r.business_reg_no, r.department,
-    min(r.learned_at) as first_learned_at,
-    max(r.learned_at) as last_learned_at
+    min(r.first_learned_at) as first_learned_at,
+    max(r.last_learned_at) as last_learned_at
 from subject_rows as r
 left join subject_links as l on l.alias_key = r.subject_key
 where getvariable('subjects_full_build')
