@@ -55,12 +55,18 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
     run(con, f"copy ({query}) to {lit(str(path))} (format parquet, compression zstd, compression_level 1)")
 
 
+_HASH_POOL: ThreadPoolExecutor | None = None
+
+
 class _Hasher:
     """sha256 of written files on a side thread (hashlib releases the GIL) while DuckDB writes the next one;
-    resolve() fills the manifest entries in."""
+    resolve() fills the manifest entries in. One idle thread per process, shared by every publish (a publish
+    that fails leaves nothing running but the hash of a file it wrote)."""
 
     def __init__(self) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-sha256")
+        global _HASH_POOL
+        _HASH_POOL = _HASH_POOL or ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-sha256")
+        self.pool = _HASH_POOL
         self.pending: list[tuple[dict, Future]] = []
 
     def add(self, entry: dict, path: Path) -> dict:
@@ -68,12 +74,9 @@ class _Hasher:
         return entry
 
     def resolve(self) -> None:
-        try:
-            for entry, digest in self.pending:
-                entry["sha256"] = digest.result()
-        finally:
-            self.pool.shutdown(wait=True)
-            self.pending = []
+        for entry, digest in self.pending:
+            entry["sha256"] = digest.result()
+        self.pending = []
 
 
 def _file_entry(con: duckdb.DuckDBPyConnection, path: Path, name: str | None = None,
