@@ -444,6 +444,15 @@ def markdown(r: dict) -> str:
     L += [f"Input: {inp['files']} files ({inp['csv_files']} CSV, {inp['xlsx_files']} XLSX), {inp['bytes'] / 1e6:,.0f} MB, "
           f"{gen.get('result', {}).get('rows', 0):,} data rows (generated in {_f(gen.get('wall_s'))} s).", ""]
     ours, base, anchor = r["ours"], r.get("baseline"), r["anchor"]
+    if ours.get("failed"):   # nothing to compare: say where and why it stopped
+        done = ", ".join(f"{s['name']} {s['wall_s']:.1f} s / {s['peak_rss_mb']:,.0f} MB" for s in ours.get("stages", []))
+        lines = [line for line in (ours.get("log_tail") or "").splitlines() if line.strip()]
+        last = [line for line in lines if "Error" in line or "Exception" in line][-1:] or lines[-1:]
+        L += ["## Our full pass did NOT finish", "",
+              f"{ours['failed']} after {ours['process_wall_s']:.1f} s, peak RSS {ours['peak_rss_mb']:,.0f} MB"
+              + (f"; stages finished: {done}" if done else "") + ".", "",
+              f"Its error: `{last[0] if last else '—'}` (the log's tail is in the JSON).", ""]
+        return "\n".join(L)
     L += ["## Full pass: ours vs the usual pandas + GX baseline (same inbox)", "",
           "Wall = seconds; RSS = the stage's own peak resident memory (MB); CPU = process CPU-seconds ÷ wall "
           "(2.0 = both cores busy). Speed-up = baseline wall ÷ ours; memory ÷ = baseline peak ÷ ours.", "",
