@@ -211,9 +211,9 @@ def _w_ours(spec: dict, meter: Meter) -> dict:
     as_of = dt.date.fromisoformat(spec["as_of"])
     with meter.stage("startup"):
         import pipelines.run as runmod
+        from pipelines.background import SideWork
         from pipelines.home import Home
         from pipelines.run import PassSummary, collect, merge_and_publish, validate_pending
-        from pipelines.validate.batch import SideWork
 
         home = Home.resolve(spec["home"])
     if spec.get("profile"):

@@ -6,13 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from pipelines.background import SideWork
 from pipelines.home import Home
 from pipelines.ingest.files import Batch, collect_department, departments_in_inbox, load_batches
 from pipelines.merge.warehouse import merge, open_warehouse
 from pipelines.publish.exports import Version, publish
 from pipelines.rules.evaluate import evaluate
 from pipelines.validate import feedback
-from pipelines.validate.batch import BatchValidation, SideWork, cross_check_type, validate_batches
+from pipelines.validate.batch import BatchValidation, cross_check_type, validate_batches
 from pipelines.validate.gx_runner import build_data_docs
 from pipelines.validate.sql import connect, lit
 

@@ -8,13 +8,13 @@ import json
 import os
 import re
 import shutil
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
+from pipelines.background import SideWork
 from pipelines.home import Home, write_atomic
 from pipelines.publish.contract import (
     DELETE_REASONS,
@@ -55,39 +55,21 @@ def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
     run(con, f"copy ({query}) to {lit(str(path))} (format parquet, compression zstd, compression_level 1)")
 
 
-_HASH_POOL: ThreadPoolExecutor | None = None
-
-
-class _Hasher:
-    """sha256 of written files on a side thread (hashlib releases the GIL) while DuckDB writes the next one;
-    resolve() fills the manifest entries in. One idle thread per process, shared by every publish (a publish
-    that fails leaves nothing running but the hash of a file it wrote)."""
-
-    def __init__(self) -> None:
-        global _HASH_POOL
-        _HASH_POOL = _HASH_POOL or ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-sha256")
-        self.pool = _HASH_POOL
-        self.pending: list[tuple[dict, Future]] = []
-
-    def add(self, entry: dict, path: Path) -> dict:
-        self.pending.append((entry, self.pool.submit(_sha256, path)))
-        return entry
-
-    def resolve(self) -> None:
-        for entry, digest in self.pending:
-            entry["sha256"] = digest.result()
-        self.pending = []
+def _hash_into(entry: dict, path: Path) -> None:
+    entry["sha256"] = _sha256(path)
 
 
 def _file_entry(con: duckdb.DuckDBPyConnection, path: Path, name: str | None = None,
-                hasher: _Hasher | None = None) -> dict:
+                hasher: SideWork | None = None) -> dict:
+    """The file's manifest entry; its sha256 is filled in on hasher's thread when given (after hasher.wait())."""
     cols = con.sql(f"describe select * from read_parquet({lit(str(path))})").fetchall()
     rows = con.sql(f"select count(*) from read_parquet({lit(str(path))})").fetchall()[0][0]
     entry = {"name": name or path.name, "rows": rows, "sha256": None, "bytes": path.stat().st_size,
              "columns": [{"name": c[0], "type": c[1], "label": column_label(c[0])} for c in cols]}
     if hasher:
-        return hasher.add(entry, path)
-    entry["sha256"] = _sha256(path)
+        hasher.submit(_hash_into, entry, path)
+    else:
+        _hash_into(entry, path)
     return entry
 
 
@@ -182,7 +164,7 @@ def _link(src: Path, dst: Path) -> None:
 
 
 def write_history(con: duckdb.DuckDBPyConnection, staging: Path, prev_dir: Path | None,
-                  prev_files: list[dict], hasher: _Hasher | None = None) -> list[dict]:
+                  prev_files: list[dict], hasher: SideWork | None = None) -> list[dict]:
     """Write (or link) the history parts of every record type the warehouse holds; their manifest entries."""
     from pipelines.merge.warehouse import history_tables
 
@@ -291,7 +273,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     files, rows = [], {}
-    hasher = _Hasher()
+    hasher = SideWork("publish-sha256")   # sha256 of each written file while DuckDB writes the next
     for pf in PUBLIC_FILES:
         cols = ", ".join(q(c) for c in pf.all_columns)
         # The marts are in record_id order already (the rules sort them once): the files keep it.
@@ -300,7 +282,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
         files.append(_file_entry(con, staging / pf.name, hasher=hasher))
     _copy(con, _changes(con, staging, prev_dir), staging / "changes.parquet")
     files.append(_file_entry(con, staging / "changes.parquet", hasher=hasher))
-    hasher.resolve()
+    hasher.wait()
     rows = {e["name"]: e["rows"] for e in files}
     manifest = {"version": version, "as_of": as_of.isoformat(), "created_at": created,
                 "schema_version": SCHEMA_VERSION, "previous_version": prev["version"] if prev else None,
@@ -320,7 +302,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     for m in STATUS_MARTS:
         queries[f"{m.removeprefix('mart_')}_status.parquet"] = f"select * from {m}"
     files, rows = [], {}
-    hasher = _Hasher()
+    hasher = SideWork("publish-sha256")   # sha256 of each written file while DuckDB writes the next
     for name, query in queries.items():
         _copy(con, query, staging / name)
         entry = _file_entry(con, staging / name, hasher=hasher)
@@ -334,7 +316,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     for entry in write_history(con, staging, prev_i_dir, prev_i_files, hasher):
         files.append(entry)
         rows[entry["name"]] = entry["rows"]
-    hasher.resolve()
+    hasher.wait()
     manifest = {"version": version, "as_of": as_of.isoformat(), "created_at": created,
                 "schema_version": INTERNAL_SCHEMA_VERSION, "previous_version": prev_i["version"] if prev_i else None,
                 "files": files}

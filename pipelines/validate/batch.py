@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
+from pipelines.background import SideWork
 from pipelines.catalog import load_catalog
 from pipelines.home import Home
 from pipelines.ingest.files import LINEAGE, Batch
@@ -146,29 +145,6 @@ def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: 
     if side is None:
         side_work.wait()
     return results
-
-
-class SideWork:
-    """One background thread for the Python-heavy side of validation (openpyxl feedback workbooks, the GX
-    cross-check): it runs while DuckDB (native code, GIL released) validates the next record type.
-    wait() joins it and re-raises the first failure (or, with raise_errors=False, only joins it)."""
-
-    def __init__(self) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate-side")
-        self.jobs: list[Future] = []
-
-    def submit(self, fn: Callable[..., object], *args: object) -> None:
-        self.jobs.append(self.pool.submit(fn, *args))
-
-    def wait(self, raise_errors: bool = True) -> None:
-        try:
-            for job in self.jobs:
-                if raise_errors:
-                    job.result()
-                else:
-                    job.exception()
-        finally:
-            self.pool.shutdown(wait=True)
 
 
 def write_feedback(home: Home, batch: Batch, result: BatchValidation) -> None:
