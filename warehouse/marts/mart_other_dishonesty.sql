@@ -1,11 +1,8 @@
 -- mart_other_dishonesty: other dishonesty records, disclosed under the same windows as penalties of their class.
 create or replace table mart_other_dishonesty as
 with records as (
-    select * from other_dishonesty
-),
-
-windows as (
-    select * from dishonesty_windows where record_type = 'other_dishonesty'
+    -- every current record with its window columns (dishonesty_windows.sql), in one streaming pass
+    select * from disclosure_window('other_rule_input')
 ),
 
 repaired as (
@@ -28,16 +25,15 @@ final as (
         o.amount,
         o.event_date,
         o.severity,
-        w.disclosure_until,
+        o.window_until as disclosure_until,
         case
             when r.repaired_on is not null then 'repaired'
             when is_minor(o.subject_category, o.id_no, o.event_date) then 'minor'
-            when not coalesce(w.is_disclosable, false) then 'not_disclosable'
+            when not coalesce(o.is_disclosable, false) then 'not_disclosable'
             when o.event_date > getvariable('as_of') then 'not_yet'
-            when w.disclosure_until < getvariable('as_of') then 'expired'
+            when o.window_until < getvariable('as_of') then 'expired'
         end as hidden_reason
     from records as o
-    join windows as w using (record_id)
     left join repaired as r on r.target_record_id = o.record_id
 )
 

@@ -1,11 +1,8 @@
 -- mart_penalties: every current penalty with its public columns and why it is hidden on as_of (null = public).
 create or replace table mart_penalties as
 with penalties as (
-    select * from admin_penalty
-),
-
-windows as (
-    select * from dishonesty_windows where record_type = 'admin_penalty'
+    -- every current penalty with its window columns (dishonesty_windows.sql), in one streaming pass
+    select * from disclosure_window('penalty_rule_input')
 ),
 
 repaired as (
@@ -31,20 +28,19 @@ final as (
         p.fine_amount,
         p.confiscated_amount,
         p.decision_date,
-        w.disclosure_until,
+        p.window_until as disclosure_until,
         p.authority,
-        w.class as severity,
-        w.regime,
+        p.class as severity,
+        p.regime,
         case
             when p.status = '撤销' then 'withdrawn'
             when r.repaired_on is not null then 'repaired'
             when is_minor(p.subject_category, p.id_no, p.decision_date) then 'minor'
-            when not coalesce(w.is_disclosable, false) then 'not_disclosable'
+            when not coalesce(p.is_disclosable, false) then 'not_disclosable'
             when p.decision_date > getvariable('as_of') then 'not_yet'
-            when w.disclosure_until < getvariable('as_of') then 'expired'
+            when p.window_until < getvariable('as_of') then 'expired'
         end as hidden_reason
     from penalties as p
-    join windows as w using (record_id)
     left join repaired as r on r.target_record_id = p.record_id
 )
 

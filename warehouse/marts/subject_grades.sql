@@ -33,27 +33,35 @@ with facts as (
     from list_memberships where colour = 'red' and state = 'active'
 ),
 
-graded as (
+per_subject as (
+    -- Only subjects with facts, grouped on the key alone (the wide subject columns join in afterwards), and the
+    -- reasons sorted inside each list: an ordered aggregate keeps every group's input in memory at once.
+    select
+        subject_key,
+        case
+            when bool_or(fact = 'black') then 'D'
+            when bool_or(fact = 'serious') then 'C'
+            when bool_or(fact = 'red') and not bool_or(fact in ('negative', 'serious', 'black')) then 'A'
+            else 'B'
+        end as grade,
+        list_sort(list(reason) filter (reason is not null)) as reasons
+    from facts
+    group by subject_key
+),
+
+final as (
     select
         s.subject_key,
         s.uscc,
         s.id_no,
         s.subject_name,
-        case
-            when bool_or(f.fact = 'black') then 'D'
-            when bool_or(f.fact = 'serious') then 'C'
-            when bool_or(f.fact = 'red') and not bool_or(f.fact in ('negative', 'serious', 'black')) then 'A'
-            else 'B'
-        end as grade,
-        coalesce(list(f.reason order by f.reason) filter (f.reason is not null), []) as reasons
+        coalesce(f.grade, 'B') as grade,
+        coalesce(f.reasons, []) as reasons,
+        g.inspection_ratio_min,
+        g.inspection_ratio_max
     from subjects as s
-    left join facts as f using (subject_key)
-    group by all
-),
-
-final as (
-    select g.*, s.inspection_ratio_min, s.inspection_ratio_max
-    from graded as g join grade_scheme as s using (grade)
+    left join per_subject as f using (subject_key)
+    join grade_scheme as g on g.grade = coalesce(f.grade, 'B')
 )
 
 select * from final order by subject_key;
