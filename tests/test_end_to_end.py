@@ -223,6 +223,13 @@ def test_internal_contract_files(passed):
     assert grades["91211104MA0T22229X"]["grade"] == "D"          # on the wage-arrears blacklist
     assert grades["91211100MA0Q12343C"]["grade"] == "B"          # red list, but a disclosed penalty
     assert float(grades["91211104MA0T22229X"]["inspection_ratio_min"]) == 0.61
+    # Every subject is graded once; reasons are sorted and only subjects without any fact have none (B).
+    subjects = internal(home, "subjects.parquet")
+    assert sorted(grades) == sorted(s["subject_key"] for s in subjects)
+    assert all(list(g["reasons"]) == sorted(g["reasons"]) for g in grades.values())
+    assert any(len(g["reasons"]) > 1 for g in grades.values())
+    assert all(g["grade"] == "B" for g in grades.values() if len(g["reasons"]) == 0)
+    assert any(r.startswith("黑名单：") for r in grades["91211104MA0T22229X"]["reasons"])
 
     ledger = {d["ledger_no"]: d for d in internal(home, "debt_ledger.parquet")}
     assert ledger["QQ2025001"]["status"] == "已清偿" and str(ledger["QQ2025001"]["outstanding_amount"]) == "0.0000"
