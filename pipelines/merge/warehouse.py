@@ -16,7 +16,7 @@ import duckdb
 from pipelines.catalog import load_catalog
 from pipelines.home import Home
 from pipelines.ingest.files import load_batches
-from pipelines.validate.batch import staged_glob
+from pipelines.validate.batch import staged_relation
 from pipelines.validate.sql import WAREHOUSE_DIR, connect, lit, run
 
 SUBJECT_COLUMNS = ("subject_key", "subject_name", "subject_category", "uscc", "id_no", "org_code",
@@ -74,10 +74,9 @@ def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime) -> Me
     ).fetchall()
     ts = lit(merged_at.isoformat()) + "::timestamptz"
     for record_type, batch_ids, batch_rows in pending:
-        paths = [str(staged_glob(home, record_type, b)) for b in batch_ids
-                 if any(staged_glob(home, record_type, b).parent.glob("*.parquet"))]   # none: every row held back
-        source = (f"read_parquet({lit(paths)}, union_by_name = true, hive_partitioning = false)" if paths
-                  else f"(select * exclude (learned_at, superseded_at, version_seq) from ({_empty_staged(record_type)}))")
+        # None: every row held back
+        source = (staged_relation(home, record_type, batch_ids)
+                  or f"(select * exclude (learned_at, superseded_at, version_seq) from ({_empty_staged(record_type)}))")
         hist = f"{record_type}_history"
         if not table_exists(con, hist):
             run(con, 

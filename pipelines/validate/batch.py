@@ -11,6 +11,7 @@ Writes Parquet and files only (never the warehouse), so departments validate in 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -52,6 +53,7 @@ class BatchValidation:
     gx_result: str | None = None
     gx_sample: str | None = None   # the rows GX re-checked, shared by the batches validated together
     feedback_path: str | None = None
+    staged: str | None = None      # the file holding its accepted, typed rows (shared, filtered by _batch_id)
 
     def save(self, home: Home) -> None:
         path = home.validation / "batches" / f"{self.batch_id}.json"
@@ -76,9 +78,37 @@ def record_id_sql(record_type: str) -> str:
     return f"substr(md5(concat_ws('|', {lit(record_type)}, {parts})), 1, 20)"
 
 
-def staged_glob(home: Home, record_type: str, batch_id: str) -> Path:
-    """The staged (validated, typed) rows of one batch: one folder per batch, written by one COPY per type."""
+def staged_file(home: Home, record_type: str, batch_ids: list[str]) -> Path:
+    """The staged (validated, typed) rows of the batches of one type validated together: one file, one COPY.
+
+    Named after the set of batches, so validating the same set again rewrites it; a batch validated again
+    in another set gets a new file and its result names that one (staged_relation reads only that).
+    """
+    key = hashlib.sha1("|".join(sorted(batch_ids)).encode()).hexdigest()[:16]
+    return home.staged / record_type / f"{key}.parquet"
+
+
+def _legacy_staged_glob(home: Home, record_type: str, batch_id: str) -> Path:
+    """Before staged files were shared: one folder per batch (partitioned COPY, 58% slower to write)."""
     return home.staged / record_type / f"_batch_id={batch_id}" / "*.parquet"
+
+
+def staged_relation(home: Home, record_type: str, batch_ids: list[str]) -> str | None:
+    """SQL relation of the staged rows of the given validated batches (None if none has any file)."""
+    by_file: dict[str, list[str]] = {}
+    for b in batch_ids:
+        vpath = home.validation / "batches" / f"{b}.json"
+        staged = json.loads(vpath.read_text(encoding="utf-8")).get("staged") if vpath.exists() else None
+        if staged:
+            if (home.root / staged).is_file():
+                by_file.setdefault(str(home.root / staged), []).append(b)
+        elif any((legacy := _legacy_staged_glob(home, record_type, b)).parent.glob("*.parquet")):
+            by_file.setdefault(str(legacy), []).append(b)
+    if not by_file:
+        return None
+    parts = [f"select * from read_parquet({lit(f)}, hive_partitioning = false) where _batch_id in "
+             f"({', '.join(lit(b) for b in ids)})" for f, ids in by_file.items()]
+    return "(" + " union all by name ".join(parts) + ")"
 
 
 def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: date,
@@ -125,17 +155,19 @@ def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: 
             run(con, f"create or replace temp view {view} as select {record_id_sql(rt.code)} as record_id, * "
                      f"from ({typed})")
         for b in batches:  # a re-validated batch must not keep files from an earlier attempt
-            shutil.rmtree(staged_glob(home, rt.code, b.batch_id).parent, ignore_errors=True)
-        run(con,
-            f"copy (select * exclude ({', '.join(FLAG_COLUMNS)}) from typed) "
-            f"to {lit(str(home.staged / rt.code))} (format parquet, compression zstd, compression_level 1, "
-            "partition_by (_batch_id), write_partition_columns true, overwrite_or_ignore true, "
-            "filename_pattern 'rows')")   # an intermediate file: the fastest zstd level
+            shutil.rmtree(_legacy_staged_glob(home, rt.code, b.batch_id).parent, ignore_errors=True)
+        # One file for all the batches (a COPY partitioned by batch took 58% longer); the fastest zstd level
+        # for an intermediate file.
+        staged = staged_file(home, rt.code, [b.batch_id for b in batches])
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        run(con, f"copy (select * exclude ({', '.join(FLAG_COLUMNS)}) from typed) to {lit(str(staged))} "
+                 "(format parquet, compression zstd, compression_level 1)")
         _write_held_back(con, home, rt.code, list(rt.field_names), batches)
         results = _batch_counts(con, rt.code, batches)
         sample = str(_write_gx_sample(con, home, rt.code, batches).relative_to(home.root))
         for r in results:
             r.gx_sample = sample
+            r.staged = str(staged.relative_to(home.root))
     finally:
         if own:
             con.close()

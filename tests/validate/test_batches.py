@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import duckdb
@@ -11,7 +12,7 @@ from pipelines.home import Home
 from pipelines.ingest.files import collect_department, load_batches
 from pipelines.merge.warehouse import merge, open_warehouse
 from pipelines.run import PassSummary, validate_pending
-from pipelines.validate.batch import staged_glob
+from pipelines.validate.batch import staged_relation
 from tests.conftest import AS_OF, FIXTURES
 
 
@@ -42,12 +43,10 @@ def test_batches_of_one_type_keep_their_own_rows_counts_and_quarantine(home):
                     f"read_parquet('{home.quarantine_dir / 'rows' / f'{batch.batch_id}.parquet'}') "
                     "order by row_number").fetchall()
         assert q == [(batch.batch_id, batch.file_name, n) for n in bad_rows]
-        staged = con.sql(f"select distinct _batch_id, count(*) over () from "
-                         f"read_parquet('{staged_glob(home, 'admin_penalty', batch.batch_id)}')").fetchall()
+        rows = staged_relation(home, "admin_penalty", [batch.batch_id])
+        staged = con.sql(f"select distinct _batch_id, count(*) over () from {rows}").fetchall()
         assert staged == [(batch.batch_id, v.accepted)]
-        assert not set(bad_rows) & {r[0] for r in con.sql(
-            f"select _row_number from read_parquet('{staged_glob(home, 'admin_penalty', batch.batch_id)}')"
-        ).fetchall()}
+        assert not set(bad_rows) & {r[0] for r in con.sql(f"select _row_number from {rows}").fetchall()}
 
 
 def test_merge_numbers_versions_in_landing_file_and_row_order(home):
@@ -142,3 +141,25 @@ def test_run_pass_renders_data_docs_beside_the_warehouse_and_reports_the_right_f
     with pytest.raises(RuntimeError, match="warehouse locked"):
         run_pass(home, AS_OF, now=datetime(2026, 11, 27, 8, tzinfo=UTC))
     assert json.loads((home.exports / "public" / "latest.json").read_text()) == second
+
+
+def test_a_batch_validated_again_alone_is_read_from_its_new_file_only(home):
+    _two_penalty_files(home)
+    for dept in ("scjg", "swjt"):
+        collect_department(home, dept)
+    validate_pending(home, AS_OF, PassSummary(AS_OF), lambda *_: None)
+    batches = {b.file_name: b for b in load_batches(home).values()}
+    first, second = batches["admin_penalty_2025-11.csv"], batches["admin_penalty_2025-12.csv"]
+    shared = json.loads((home.validation / "batches" / f"{first.batch_id}.json").read_text())["staged"]
+    # The first batch's result is lost (say a crash before merge): the next pass validates it on its own.
+    (home.validation / "batches" / f"{first.batch_id}.json").unlink()
+    summary = PassSummary(AS_OF)
+    validate_pending(home, AS_OF, summary, lambda *_: None)
+    assert [v.batch_id for v in summary.validations] == [first.batch_id]
+    own = summary.validations[0].staged
+    assert own != shared and (home.root / shared).is_file()     # the shared file still holds its old rows
+    con = duckdb.connect()
+    rows = staged_relation(home, "admin_penalty", [first.batch_id, second.batch_id])
+    counts = dict(con.sql(f"select _batch_id, count(*) from {rows} group by all").fetchall())
+    assert counts == {first.batch_id: 9, second.batch_id: 7}     # 11 − 2 and 9 − 2 accepted, none twice
+    assert con.sql(f"select count(*) from read_parquet('{home.root / shared}')").fetchall()[0][0] == 16
