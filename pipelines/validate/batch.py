@@ -136,7 +136,7 @@ def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: 
         run(con, f"create or replace temp view src as select * from {source}")
         # Only rows that break a rule are kept from the flagging pass (few); the good rows are read again
         # from the raw Parquet by the staging COPY, so the wide rows are never written twice.
-        run(con, f"create or replace temp table flags as select * from ({flag_query(suite, as_of, 'src')}) "
+        run(con, f"create or replace temp table flags as select * from ({flag_query(suite, as_of, 'src', only_flagged=True)}) "
                  "where len(_rules) > 0 or len(_warn_rules) > 0")
         none = "[]::varchar[]"
         run(con, f"create or replace temp view flagged as select s.*, coalesce(f._rules, {none}) as _rules, "

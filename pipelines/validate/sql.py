@@ -115,10 +115,11 @@ def connect(database: str | Path = ":memory:", read_only: bool = False) -> duckd
     return con
 
 
-def flag_query(suite: dict, as_of: date, source: str) -> str:
+def flag_query(suite: dict, as_of: date, source: str, only_flagged: bool = False) -> str:
     """One query over source adding _rules/_reasons (errors) and _warn_rules/_warn_reasons (warnings).
 
-    Each expectation's predicate is evaluated once, as a boolean column, then gathered into lists.
+    Each expectation's predicate is evaluated once, as a boolean column, then gathered into lists; with
+    only_flagged, only rows breaking some rule are returned and the lists are built for those alone.
     """
     checks: list[str] = []
     lists: dict[str, tuple[list[str], list[str]]] = {"error": ([], []), "warning": ([], [])}
@@ -157,6 +158,7 @@ def flag_query(suite: dict, as_of: date, source: str) -> str:
         f"select * exclude ({helpers}), {gather(lists['error'][0])} as _rules, {gather(lists['error'][1])} as _reasons, "
         f"{gather(lists['warning'][0])} as _warn_rules, {gather(lists['warning'][1])} as _warn_reasons "
         f"from (select *, {', '.join(checks)} from ({rows}))"
+        + (f" where {' or '.join(f'__fails_{i}' for i in range(len(checks)))}" if only_flagged and checks else "")
     )
 
 
