@@ -276,8 +276,9 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     hasher = SideWork("publish-sha256")   # sha256 of each written file while DuckDB writes the next
     for pf in PUBLIC_FILES:
         cols = ", ".join(q(c) for c in pf.all_columns)
-        # The marts are in record_id order already (the rules sort them once): the files keep it.
-        _copy(con, f"select {cols} from {pf.mart} where {pf.where} and hidden_reason is null",
+        # In record_id order, so a site applying changes.parquet finds a record by the row groups' min/max; the
+        # internal status files are copied unsorted (sorting every status row as well cost ~17% more).
+        _copy(con, f"select {cols} from {pf.mart} where {pf.where} and hidden_reason is null order by record_id",
               staging / pf.name)
         files.append(_file_entry(con, staging / pf.name, hasher=hasher))
     _copy(con, _changes(con, staging, prev_dir), staging / "changes.parquet")
