@@ -54,4 +54,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
         sql = (WAREHOUSE_DIR / "marts" / f"{model}.sql").read_text(encoding="utf-8")
         # Rule tables hold one as_of's answer and are rebuilt every run: they live in the connection's temp
         # schema (memory, spilling to disk), never in the warehouse file (2.5x faster at 1M rows).
-        run(con, sql.replace("create or replace table ", "create or replace temp table "))
+        try:
+            run(con, sql.replace("create or replace table ", "create or replace temp table "))
+        except duckdb.Error as e:
+            e.add_note(f"in the rule model warehouse/marts/{model}.sql")   # which rule, in the traceback
+            raise
