@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -136,8 +135,7 @@ def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: 
         run(con, f"create or replace temp view src as select * from {source}")
         # Only rows that break a rule are kept from the flagging pass (few); the good rows are read again
         # from the raw Parquet by the staging COPY, so the wide rows are never written twice.
-        run(con, f"create or replace temp table flags as select * from ({flag_query(suite, as_of, 'src', only_flagged=True)}) "
-                 "where len(_rules) > 0 or len(_warn_rules) > 0")
+        run(con, f"create or replace temp table flags as {flag_query(suite, as_of, 'src', only_flagged=True)}")
         none = "[]::varchar[]"
         run(con, f"create or replace temp view flagged as select s.*, coalesce(f._rules, {none}) as _rules, "
                  f"coalesce(f._reasons, {none}) as _reasons, coalesce(f._warn_rules, {none}) as _warn_rules, "
@@ -154,10 +152,8 @@ def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: 
                                  f"select * from {rows}")
             run(con, f"create or replace temp view {view} as select {record_id_sql(rt.code)} as record_id, * "
                      f"from ({typed})")
-        for b in batches:  # a re-validated batch must not keep files from an earlier attempt
-            shutil.rmtree(_legacy_staged_glob(home, rt.code, b.batch_id).parent, ignore_errors=True)
         # One file for all the batches (a COPY partitioned by batch took 58% longer); the fastest zstd level
-        # for an intermediate file.
+        # for an intermediate file. A batch validated again gets a new file: its result names only that one.
         staged = staged_file(home, rt.code, [b.batch_id for b in batches])
         staged.parent.mkdir(parents=True, exist_ok=True)
         run(con, f"copy (select * exclude ({', '.join(FLAG_COLUMNS)}) from typed) to {lit(str(staged))} "

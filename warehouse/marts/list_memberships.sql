@@ -33,8 +33,7 @@ removals as (
 ),
 
 repairs as (
-    select target_record_id, min(repair_date) as repaired_on
-    from repair_outcomes where outcome = 'applied' group by all
+    select * from applied_repairs
 ),
 
 termed as (
@@ -69,7 +68,7 @@ conflicts as (
     select distinct subject_key from dishonesty_windows as w
     where w.class = '严重' and w.is_disclosable and w.status <> '撤销'
       and w.decision_date <= getvariable('as_of') and w.disclosure_until >= getvariable('as_of')
-      and w.record_id not in (select target_record_id from repair_outcomes where outcome = 'applied')
+      and w.record_id not in (select target_record_id from applied_repairs)
 ),
 
 final as (

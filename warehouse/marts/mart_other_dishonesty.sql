@@ -6,8 +6,7 @@ with records as (
 ),
 
 repaired as (
-    select target_record_id, min(repair_date) as repaired_on
-    from repair_outcomes where outcome = 'applied' group by all
+    select * from applied_repairs
 ),
 
 final as (

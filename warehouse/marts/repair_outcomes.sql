@@ -38,3 +38,9 @@ final as (
 )
 
 select * from final;
+
+-- applied_repairs: the day each repaired record left public view (its earliest applied repair); the marts
+-- and list memberships all read this one table.
+create or replace table applied_repairs as
+select target_record_id, min(repair_date) as repaired_on
+from repair_outcomes where outcome = 'applied' group by all;
