@@ -131,6 +131,45 @@ def test_overpayment_is_quarantined_and_later_payments_still_count(reported):
     assert _s(hospital, "repaid_in_month", "repaid_cumulative", "outstanding_amount") == ("4.0000", "10.0000", "0.0000")
 
 
+def test_payment_checks_match_a_one_by_one_oracle():
+    """The set-based payment check against the rule applied payment by payment, on many items with excesses."""
+    import random
+
+    from pipelines.reports.debts import DEBT_MODEL
+
+    rng = random.Random(20261201)
+    ledgers = {f"L{i:04d}": Decimal(rng.randint(1, 5000)).scaleb(-2) for i in range(300)}
+    payments = [(f"L{rng.randrange(320):04d}", f"P{j:05d}", date(2025, 1, 1 + rng.randrange(28)),
+                 Decimal(rng.randint(1, 3000)).scaleb(-2)) for j in range(2000)]   # L0300..L0319: unknown items
+    expected = {}
+    for ledger_no in {p[0] for p in payments}:
+        owed, accepted = ledgers.get(ledger_no), Decimal(0)
+        for seq, (_, payment_no, _, amount) in enumerate(sorted((p for p in payments if p[0] == ledger_no),
+                                                                key=lambda p: (p[2], p[1])), start=1):
+            ok = owed is not None and accepted + amount <= owed
+            problem = "refers_to.unknown" if owed is None else None if ok else "debt_payment.exceeds_owed"
+            expected[payment_no] = (seq, accepted + amount, problem)
+            accepted += amount if ok else 0
+    assert sum(v[2] == "debt_payment.exceeds_owed" for v in expected.values()) > 100   # the hard case is exercised
+
+    con = duckdb.connect()
+    con.execute("""create table debt_ledger (record_id varchar, ledger_no varchar, debtor_name varchar,
+        debtor_uscc varchar, debtor_type varchar, creditor_name varchar, creditor_uscc varchar, creditor_size varchar,
+        contract_no varchar, amount decimal(18, 4), delivery_date date, acceptance_date date, agreed_term_days integer,
+        is_disputed boolean, is_in_litigation boolean, registered_date date)""")
+    con.execute("create table debt_payment (payment_no varchar, ledger_no varchar, payment_date date, "
+                "amount decimal(18, 4))")
+    con.executemany("insert into debt_ledger (ledger_no, debtor_type, amount, delivery_date, is_disputed, "
+                    "is_in_litigation, registered_date) values (?, '机关', ?, date '2025-01-01', false, false, "
+                    "date '2025-01-01')", list(ledgers.items()))
+    con.executemany("insert into debt_payment values (?, ?, ?, ?)", [(p[1], p[0], p[2], p[3]) for p in payments])
+    con.execute("set variable as_of = date '2025-12-31'")
+    con.execute(DEBT_MODEL.read_text(encoding="utf-8"))
+    got = {r[0]: r[1:] for r in con.execute(
+        "select payment_no, payment_seq, repaid_through, problem from debt_payments_checked").fetchall()}
+    assert got == expected
+
+
 def test_monthly_report_per_body_and_total(reported):
     _, report, _ = reported
     assert report.as_of == date(2025, 5, 31) and report.export_as_of == EXPORT_AS_OF

@@ -4,46 +4,63 @@
 -- problem that holds it back. A payment that would take the accepted repayments beyond the amount owed is an
 -- error for that payment only: later payments are checked against what was accepted before them.
 -- Independent of as_of (the monthly report evaluates it for past month ends too).
+-- Set-based: while the running total of an item's payments stays within the amount owed every payment is
+-- accepted, so only the payments from an item's first excess on (a handful) are checked one by one.
 create or replace temp table debt_payments_ordered as
 select
     p.*,
     l.amount as owed,
-    row_number() over (partition by p.ledger_no order by p.payment_date, p.payment_no) as seq
+    row_number() over w as seq,
+    sum(p.amount) over w as paid_through
 from debt_payment as p
-left join debt_ledger as l using (ledger_no);
+left join debt_ledger as l using (ledger_no)
+window w as (partition by p.ledger_no order by p.payment_date, p.payment_no
+             rows between unbounded preceding and current row);
+
+create or replace temp table debt_payments_beyond as
+-- the payments from each item's first excess on, with what was accepted before that payment
+with first_excess as (
+    select ledger_no, min(seq) as seq
+    from debt_payments_ordered
+    where paid_through > owed
+    group by all
+)
+
+select
+    p.ledger_no, p.seq, p.amount, p.owed,
+    p.seq = f.seq as is_first_excess,
+    (p.paid_through - p.amount)::decimal(38, 4) as accepted_first
+from debt_payments_ordered as p
+join first_excess as f on p.ledger_no = f.ledger_no and p.seq >= f.seq;
 
 create or replace table debt_payments_checked as
 with recursive accepted (ledger_no, seq, accepted_before, is_accepted, accepted_through) as (
-    select ledger_no, seq, 0::decimal(38, 4), coalesce(amount <= owed, false),
-           (case when amount <= owed then amount else 0 end)::decimal(38, 4)
-    from debt_payments_ordered
-    where seq = 1
+    select ledger_no, seq, accepted_first, false, accepted_first   -- the first excess is refused
+    from debt_payments_beyond
+    where is_first_excess
     union all
     select
         p.ledger_no,
         p.seq,
         a.accepted_through,
-        coalesce(a.accepted_through + p.amount <= p.owed, false),
+        a.accepted_through + p.amount <= p.owed,
         (a.accepted_through + case when a.accepted_through + p.amount <= p.owed then p.amount else 0 end)
             ::decimal(38, 4)
     from accepted as a
-    join debt_payments_ordered as p on p.ledger_no = a.ledger_no and p.seq = a.seq + 1
-),
-
-final as (
-    select
-        p.* exclude (seq),
-        p.seq as payment_seq,
-        (a.accepted_before + p.amount)::decimal(18, 4) as repaid_through,
-        case
-            when p.owed is null then 'refers_to.unknown'
-            when not a.is_accepted then 'debt_payment.exceeds_owed'
-        end as problem
-    from debt_payments_ordered as p
-    join accepted as a using (ledger_no, seq)
+    join debt_payments_beyond as p on p.ledger_no = a.ledger_no and p.seq = a.seq + 1
 )
 
-select * from final order by ledger_no, payment_seq;
+select
+    p.* exclude (seq, paid_through),
+    p.seq as payment_seq,
+    (coalesce(a.accepted_before, case when p.owed is not null then p.paid_through - p.amount end, 0) + p.amount)
+        ::decimal(18, 4) as repaid_through,
+    case
+        when p.owed is null then 'refers_to.unknown'
+        when not a.is_accepted then 'debt_payment.exceeds_owed'
+    end as problem
+from debt_payments_ordered as p
+left join accepted as a using (ledger_no, seq);
 
 -- debt_ledger_status: every ledger item registered by as_of: repaid and outstanding, status, due date,
 -- overdue days and late interest (added below, from debt_late_interest_periods).
@@ -170,7 +187,7 @@ final as (
     where through_date > after_date and outstanding_amount > 0
 )
 
-select * from final order by ledger_no, accrues_from;
+select * from final;
 
 -- The item's late interest: the exact sum of its periods, rounded half-up to 4 decimals only at the end.
 create or replace table debt_ledger_status as
@@ -180,8 +197,7 @@ select
 from debt_ledger_base as s
 left join (
     select ledger_no, sum(interest) as interest from debt_late_interest_periods group by all
-) as i using (ledger_no)
-order by ledger_no;
+) as i using (ledger_no);
 
 -- gov_dishonesty (政务失信): undisputed items not in litigation, overdue more than 90 days on as_of. A record of
 -- the debtor body from the 91st overdue day until the item is cleared (then it is no longer active).
