@@ -94,7 +94,9 @@ def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | Non
             left join (select record_id, hidden_reason from {pf.mart} where {pf.where}) as m
                 on m.record_id = coalesce(n.record_id, o.record_id)
             where n.h is distinct from o.h""")
-    return " union all ".join(parts) + " order by file, record_id"
+    # Unsorted: a site applies a version's changes as a set. Sorting them took DuckDB 2.0 out of its memory
+    # limit at 60M rows (33.6M adds of the first version at 2GB; the unsorted copy: 8.9 s).
+    return " union all ".join(parts)
 
 
 # ------------------------------------------------------------------------------------------- record history
