@@ -33,6 +33,9 @@ def open_warehouse(home: Home) -> duckdb.DuckDBPyConnection:
     """The read-write connection (one per process; DuckDB allows one writer per file)."""
     home.warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = connect(home.warehouse)
+    # Every output that needs an order sorts explicitly; keeping scan order costs memory in every copy (the 60M
+    # pass ran out of its 2GB limit copying subject_grades to Parquet).
+    run(con, "set preserve_insertion_order = false")
     run(con, (WAREHOUSE_DIR / "core" / "batches.sql").read_text(encoding="utf-8"))
     return con
 
