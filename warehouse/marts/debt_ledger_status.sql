@@ -48,19 +48,24 @@ with recursive accepted (ledger_no, seq, accepted_before, is_accepted, accepted_
             ::decimal(38, 4)
     from accepted as a
     join debt_payments_beyond as p on p.ledger_no = a.ledger_no and p.seq = a.seq + 1
+),
+
+final as (
+    -- before an item's first excess, everything before a payment was accepted; an unknown item accepts nothing
+    select
+        p.* exclude (seq, paid_through),
+        p.seq as payment_seq,
+        (case when p.owed is null then 0 else coalesce(a.accepted_before, p.paid_through - p.amount) end + p.amount)
+            ::decimal(18, 4) as repaid_through,
+        case
+            when p.owed is null then 'refers_to.unknown'
+            when not a.is_accepted then 'debt_payment.exceeds_owed'
+        end as problem
+    from debt_payments_ordered as p
+    left join accepted as a using (ledger_no, seq)
 )
 
-select
-    p.* exclude (seq, paid_through),
-    p.seq as payment_seq,
-    (coalesce(a.accepted_before, case when p.owed is not null then p.paid_through - p.amount end, 0) + p.amount)
-        ::decimal(18, 4) as repaid_through,
-    case
-        when p.owed is null then 'refers_to.unknown'
-        when not a.is_accepted then 'debt_payment.exceeds_owed'
-    end as problem
-from debt_payments_ordered as p
-left join accepted as a using (ledger_no, seq);
+select * from final;
 
 -- debt_ledger_status: every ledger item registered by as_of: repaid and outstanding, status, due date,
 -- overdue days and late interest (added below, from debt_late_interest_periods).
