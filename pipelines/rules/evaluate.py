@@ -54,8 +54,14 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
         sql = (WAREHOUSE_DIR / "marts" / f"{model}.sql").read_text(encoding="utf-8")
         # Rule tables hold one as_of's answer and are rebuilt every run: they live in the connection's temp
         # schema (memory, spilling to disk), never in the warehouse file (2.5x faster at 1M rows).
-        try:
-            run(con, sql.replace("create or replace table ", "create or replace temp table "))
-        except duckdb.Error as e:
-            e.add_note(f"in the rule model warehouse/marts/{model}.sql")   # which rule, in the traceback
-            raise
+        for statement in duckdb.extract_statements(sql.replace("create or replace table ", "create or replace temp table ")):
+            try:
+                run(con, statement.query)
+            except duckdb.Error as e:   # which rule and which of its statements, in the traceback
+                e.add_note(f"in the rule model warehouse/marts/{model}.sql, the statement {_head(statement.query)!r}")
+                raise
+
+
+def _head(sql: str) -> str:
+    """The first line of a statement that is not a comment."""
+    return next((line.strip() for line in sql.splitlines() if line.strip() and not line.strip().startswith("--")), "")

@@ -138,3 +138,20 @@ def test_a_removal_waits_for_its_entry_and_applies_when_it_arrives(tmp_path):
     assert "BLK-2" not in public_on(home, "2026-11-25", "mart_lists")
     assert duckdb.sql(f"select state from '{latest_internal(home) / 'lists_status.parquet'}'").fetchall() == [
         ("removed",)]
+
+
+def test_a_failing_rule_names_its_model_and_statement():
+    """An engineer reading the traceback sees which rule model and which of its statements failed."""
+    from pipelines.rules.evaluate import evaluate
+    from pipelines.validate.sql import connect
+
+    con = connect()   # the macros, but no warehouse: the first model that reads records fails
+    try:
+        with pytest.raises(duckdb.CatalogException) as failed:
+            evaluate(con, date(2026, 11, 25))
+    finally:
+        con.close()
+    assert failed.value.__notes__ == [
+        "in the rule model warehouse/marts/dishonesty_windows.sql, the statement "
+        "'create or replace temp view penalty_rule_input as'"
+    ]
