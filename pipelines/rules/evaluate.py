@@ -29,11 +29,6 @@ MODELS = (
     "pending_references",
 )
 
-# Statements of a model that group a large table into per-key lists run once per slice of its keys (the statement
-# filters on hash(key) % getvariable('slices') = getvariable('slice')): a slice's lists fit the memory limit where
-# all of them at once did not. model -> (the table sliced, rows per slice).
-SLICED = {"subject_grades": ("grade_facts", 1_000_000)}
-
 
 def load_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Departments, list types and measures from the catalogue, as warehouse tables."""
@@ -61,16 +56,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
         # schema (memory, spilling to disk), never in the warehouse file (2.5x faster at 1M rows).
         for statement in duckdb.extract_statements(sql.replace("create or replace table ", "create or replace temp table ")):
             try:
-                if model in SLICED and "getvariable('slice')" in statement.query:
-                    table, rows_per_slice = SLICED[model]
-                    rows = con.sql(f"select count(*) from {table}").fetchall()[0][0]
-                    slices = max(1, -(-rows // rows_per_slice))
-                    run(con, f"set variable slices = {slices}")
-                    for i in range(slices):
-                        run(con, f"set variable slice = {i}")
-                        run(con, statement.query)
-                else:
-                    run(con, statement.query)
+                run(con, statement.query)
             except duckdb.Error as e:   # which rule and which of its statements, in the traceback
                 e.add_note(f"in the rule model warehouse/marts/{model}.sql, the statement {_head(statement.query)!r}")
                 raise

@@ -94,24 +94,3 @@ def test_replay_for_the_published_date_reproduces_the_published_rows(home, tmp_p
                  "commitments.parquet", "other_dishonesty.parquet"):
         published = duckdb.sql(f"select * from '{latest / name}' order by record_id").fetchall()
         assert duckdb.sql(f"select * from '{tmp_path / name}' order by record_id").fetchall() == published
-
-
-def test_grades_sliced_by_subject_equal_grades_in_one_go(home, monkeypatch):
-    """subject_grades groups the reasons one slice of subjects at a time; the slices change nothing."""
-    from pipelines.rules import evaluate as ev
-
-    def grades(rows_per_slice: int) -> tuple[int, int, list]:
-        monkeypatch.setitem(ev.SLICED, "subject_grades", ("grade_facts", rows_per_slice))
-        con = rules_connection(latest_internal(home), AS_OF)
-        try:
-            return con.sql("select getvariable('slices'), (select count(*) from subjects)").fetchall()[0] + (con.sql(
-                "select subject_key, grade, reasons, inspection_ratio_min from subject_grades order by all").fetchall(),)
-        finally:
-            con.close()
-
-    one_slice, subjects, whole = grades(1_000_000)
-    slices, _, sliced = grades(1)   # as many slices as facts: most slices hold no subject, some several
-    assert one_slice == 1 and slices > 5
-    assert sliced == whole
-    assert len(whole) == subjects == len({r[0] for r in whole})            # every subject once
-    assert {r[1] for r in whole} >= {"B", "D"} and any(len(r[2]) > 1 for r in whole)

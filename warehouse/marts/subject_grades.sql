@@ -7,9 +7,7 @@ select * from (values
     ('D', 0.61, 1.00)
 ) as t(grade, inspection_ratio_min, inspection_ratio_max);
 
--- grade_facts: every fact that bears on a subject's grade on as_of, with the subject's identifiers (facts of a
--- key that is not a subject are not graded).
-create or replace table grade_facts as
+create or replace table subject_grades as
 with facts as (
     select subject_key, 'black' as fact, '黑名单：' || list_name || '（' || decision_no || '）' as reason
     from list_memberships where colour = 'black' and state = 'active'
@@ -35,36 +33,11 @@ with facts as (
     from list_memberships where colour = 'red' and state = 'active'
 ),
 
-final as (
-    select s.subject_key, s.uscc, s.id_no, s.subject_name, f.fact, f.reason
-    from facts as f
-    join subjects as s using (subject_key)
-)
-
-select * from final;
-
--- subject_grades: every subject once. First the subjects without any fact (B, no reasons) ...
-create or replace table subject_grades as
-with final as (
-    select s.subject_key, s.uscc, s.id_no, s.subject_name, 'B' as grade, []::varchar[] as reasons
-    from subjects as s
-    anti join grade_facts as f using (subject_key)
-)
-
-select f.*, g.inspection_ratio_min, g.inspection_ratio_max
-from final as f
-join grade_scheme as g using (grade);
-
--- ... then the subjects with facts, one slice of them at a time: evaluate.py runs this statement once per slice
--- (SLICED). The reason lists are grouped in the hash table, and those of every subject at once did not fit a small
--- memory limit (10M rows at 192MB: out of memory; sliced, each slice's lists fit and nothing is joined to them).
-insert into subject_grades by name
-with per_subject as (
+per_subject as (
+    -- Only subjects with facts, grouped on the key alone (the wide subject columns join in afterwards), and the
+    -- reasons sorted inside each list: an ordered aggregate keeps every group's input in memory at once.
     select
         subject_key,
-        any_value(uscc) as uscc,
-        any_value(id_no) as id_no,
-        any_value(subject_name) as subject_name,
         case
             when bool_or(fact = 'black') then 'D'
             when bool_or(fact = 'serious') then 'C'
@@ -72,11 +45,23 @@ with per_subject as (
             else 'B'
         end as grade,
         list_sort(list(reason) filter (reason is not null)) as reasons
-    from grade_facts
-    where hash(subject_key) % getvariable('slices') = getvariable('slice')
+    from facts
     group by subject_key
+),
+
+final as (
+    select
+        s.subject_key,
+        s.uscc,
+        s.id_no,
+        s.subject_name,
+        coalesce(f.grade, 'B') as grade,
+        coalesce(f.reasons, []) as reasons,
+        g.inspection_ratio_min,
+        g.inspection_ratio_max
+    from subjects as s
+    left join per_subject as f using (subject_key)
+    join grade_scheme as g on g.grade = coalesce(f.grade, 'B')
 )
 
-select p.*, g.inspection_ratio_min, g.inspection_ratio_max   -- unsorted: readers look subjects up by key
-from per_subject as p
-join grade_scheme as g using (grade);
+select * from final;   -- unsorted: readers look subjects up by key
