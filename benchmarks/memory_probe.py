@@ -18,8 +18,8 @@ import duckdb
 
 from pipelines.home import Home
 from pipelines.merge.warehouse import create_current_views
-from pipelines.rules.evaluate import MODELS, load_reference_tables
-from pipelines.validate.sql import WAREHOUSE_DIR, connect, run
+from pipelines.rules.evaluate import MODELS, load_reference_tables, model_statements
+from pipelines.validate.sql import connect, run
 
 
 def probe(home: Home, limit: str, as_of: date) -> list[tuple[str, str, float]]:
@@ -30,17 +30,20 @@ def probe(home: Home, limit: str, as_of: date) -> list[tuple[str, str, float]]:
         load_reference_tables(con)
         run(con, f"set variable as_of = date '{as_of.isoformat()}'")
         for model in MODELS:
-            sql = (WAREHOUSE_DIR / "marts" / f"{model}.sql").read_text(encoding="utf-8")
-            sql = sql.replace("create or replace table ", "create or replace temp table ")
+            statements = model_statements(model)
             run(con, f"set memory_limit = '{limit}'")
             t0 = time.perf_counter()
+            done = 0
             try:
-                run(con, sql)
+                for statement in statements:
+                    run(con, statement)
+                    done += 1
                 out.append((model, "ok", time.perf_counter() - t0))
             except duckdb.OutOfMemoryException:
                 out.append((model, "OUT OF MEMORY", time.perf_counter() - t0))
                 run(con, "reset memory_limit")
-                run(con, sql)
+                for statement in statements[done:]:
+                    run(con, statement)
     finally:
         con.close()
     return out

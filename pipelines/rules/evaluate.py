@@ -51,15 +51,23 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
     load_reference_tables(con)
     run(con, f"set variable as_of = date '{as_of.isoformat()}'")
     for model in MODELS:
-        sql = (WAREHOUSE_DIR / "marts" / f"{model}.sql").read_text(encoding="utf-8")
-        # Rule tables hold one as_of's answer and are rebuilt every run: they live in the connection's temp
-        # schema (memory, spilling to disk), never in the warehouse file (2.5x faster at 1M rows).
-        for statement in duckdb.extract_statements(sql.replace("create or replace table ", "create or replace temp table ")):
+        for statement in model_statements(model):
             try:
-                run(con, statement.query)
+                run(con, statement)
             except duckdb.Error as e:   # which rule and which of its statements, in the traceback
-                e.add_note(f"in the rule model warehouse/marts/{model}.sql, the statement {_head(statement.query)!r}")
+                e.add_note(f"in the rule model warehouse/marts/{model}.sql, the statement {_head(statement)!r}")
                 raise
+
+
+def model_statements(model: str) -> list[str]:
+    """The statements of a rule model, as they run.
+
+    Rule tables hold one as_of's answer and are rebuilt every run: they live in the connection's temp schema
+    (memory, spilling to disk), never in the warehouse file (2.5x faster at 1M rows).
+    """
+    sql = (WAREHOUSE_DIR / "marts" / f"{model}.sql").read_text(encoding="utf-8")
+    sql = sql.replace("create or replace table ", "create or replace temp table ")
+    return [statement.query for statement in duckdb.extract_statements(sql)]
 
 
 def _head(sql: str) -> str:

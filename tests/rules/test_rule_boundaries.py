@@ -9,8 +9,10 @@ import duckdb
 import pytest
 
 from pipelines.home import Home
+from pipelines.rules.evaluate import evaluate
 from pipelines.rules.pointintime import latest_internal, rules_connection
 from pipelines.run import run_pass
+from pipelines.validate.sql import connect
 
 SCJG = "盘锦市市场监督管理局,112111000457500403"
 A, B, C = "91211100MA0Q12343C", "91211102MA0Q567843", "91211104MA0T22229X"
@@ -142,9 +144,6 @@ def test_a_removal_waits_for_its_entry_and_applies_when_it_arrives(tmp_path):
 
 def test_a_failing_rule_names_its_model_and_statement():
     """An engineer reading the traceback sees which rule model and which of its statements failed."""
-    from pipelines.rules.evaluate import evaluate
-    from pipelines.validate.sql import connect
-
     con = connect()   # the macros, but no warehouse: the first model that reads records fails
     try:
         with pytest.raises(duckdb.CatalogException) as failed:
