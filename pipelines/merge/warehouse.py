@@ -79,7 +79,7 @@ def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime) -> Me
     for record_type, batch_ids, batch_rows in pending:
         # None: every row held back
         source = (staged_relation(home, record_type, batch_ids)
-                  or f"(select * exclude (learned_at, superseded_at, version_seq) from ({_empty_staged(record_type)}))")
+                  or f"(select * exclude (learned_at, superseded_at, version_seq) from ({empty_history(record_type)}))")
         hist = f"{record_type}_history"
         if not table_exists(con, hist):
             run(con, 
@@ -141,10 +141,11 @@ def create_current_views(con: duckdb.DuckDBPyConnection, known_at: datetime | No
             run(con, f"create or replace view {rt} as select * from {rt}_history where {known_version(known_at)}")
         else:
             # An empty typed view keeps marts working before a record type's first file arrives.
-            run(con, f"create or replace view {rt} as select * from ({_empty_staged(rt)})")
+            run(con, f"create or replace view {rt} as select * from ({empty_history(rt)})")
 
 
-def _empty_staged(record_type: str) -> str:
+def empty_history(record_type: str) -> str:
+    """A record type's history columns with no rows: the shape of <type>_history before its first file."""
     from pipelines.validate.batch import FLAG_COLUMNS, record_id_sql, render_model
 
     rt = load_catalog().record_types[record_type]

@@ -10,7 +10,10 @@ SCHEMA_VERSION = "1.0"
 # The internal export's own layout version. 2.0: record history is history/<type>/part-<first>-<last>.parquet
 # (immutable parts by version_seq, without superseded_at) instead of one history_<type>.parquet per type;
 # read it through pipelines.publish.exports.history_relation, which derives superseded_at.
-INTERNAL_SCHEMA_VERSION = "2.0"
+# 3.0: <type>_status.parquet holds what the rules decided per record (record_id, version_seq, subject_key and
+# the StatusFile.derived columns), not the record's columns again: analyst.duckdb's <type>_status view joins it to
+# the record version in history by version_seq (the whole status row, as before).
+INTERNAL_SCHEMA_VERSION = "3.0"
 
 COMMON_COLUMNS = ("record_id", "subject_name", "subject_category", "uscc", "id_no_masked", "source_unit")
 
@@ -42,6 +45,37 @@ PUBLIC_FILES = (
         "commitment_no", "commitment_type", "matter", "content", "commit_date", "fulfilment")),
     PublicFile("other_dishonesty.parquet", "mart_other_dishonesty", "true", (
         "event_no", "category", "description", "amount", "event_date", "severity", "disclosure_until")),
+)
+
+@dataclass(frozen=True)
+class StatusFile:
+    """An internal <type>_status.parquet: per current record of a status mart, what the rules decided on as_of.
+
+    derived: the mart's columns the rules compute or rename (a column of the same name in the record, such as
+    a list entry's valid_to, is the record's own value and differs); every other mart column is the record's
+    own and is read from its version in history.
+    """
+    name: str
+    mart: str
+    record_type: str
+    derived: tuple[str, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ("record_id", "version_seq", "subject_key") + self.derived
+
+
+_SHOWN = ("uscc", "id_no_masked")   # uscc blanked for natural persons, the masked identity number
+STATUS_FILES = (
+    StatusFile("penalties_status.parquet", "mart_penalties", "admin_penalty",
+               _SHOWN + ("disclosure_until", "severity", "regime", "hidden_reason")),
+    StatusFile("licenses_status.parquet", "mart_licenses", "admin_license", _SHOWN + ("hidden_reason",)),
+    StatusFile("lists_status.parquet", "mart_lists", "list_entry",
+               _SHOWN + ("colour", "list_name", "source_unit", "valid_to", "state", "hidden_reason")),
+    StatusFile("commitments_status.parquet", "mart_commitments", "commitment",
+               _SHOWN + ("source_unit", "hidden_reason")),
+    StatusFile("other_dishonesty_status.parquet", "mart_other_dishonesty", "other_dishonesty",
+               _SHOWN + ("disclosure_until", "hidden_reason")),
 )
 
 # Why a record left a public file, as changes.parquet names it; anything else counts as a correction.

@@ -15,19 +15,21 @@ from pathlib import Path
 import duckdb
 
 from pipelines.background import SideWork
+from pipelines.catalog import load_catalog
 from pipelines.home import Home, write_atomic
 from pipelines.publish.contract import (
     DELETE_REASONS,
     INTERNAL_SCHEMA_VERSION,
     PUBLIC_FILES,
     SCHEMA_VERSION,
+    STATUS_FILES,
+    StatusFile,
     column_label,
 )
 from pipelines.validate.sql import connect, lit, q, run
 
 INTERNAL_TABLES = ("subjects", "subject_names", "subject_links", "subject_departments", "batches", "list_memberships",
                    "repair_outcomes", "dishonesty_windows")
-STATUS_MARTS = ("mart_penalties", "mart_licenses", "mart_lists", "mart_commitments", "mart_other_dishonesty")
 
 
 @dataclass
@@ -167,13 +169,14 @@ def _link(src: Path, dst: Path) -> None:
 
 def write_history(con: duckdb.DuckDBPyConnection, staging: Path, prev_dir: Path | None,
                   prev_files: list[dict], hasher: SideWork | None = None) -> list[dict]:
-    """Write (or link) the history parts of every record type the warehouse holds; their manifest entries."""
-    from pipelines.merge.warehouse import history_tables
+    """Write (or link) the history parts of every record type; their manifest entries. A type no file has brought
+    yet gets an empty part (0-0) with its columns, so the status views that join history always bind."""
+    from pipelines.merge.warehouse import empty_history, table_exists
 
     prev_parts = history_parts(prev_files) if prev_dir else {}
     entries = []
-    for rt in history_tables(con):
-        hist = f"{rt}_history"
+    for rt in load_catalog().record_types:
+        hist = f"{rt}_history" if table_exists(con, f"{rt}_history") else f"({empty_history(rt)})"
         columns = [(c[0], c[1]) for c in con.sql(f"describe select * exclude (superseded_at) from {hist}").fetchall()]
         kept = prev_parts.get(rt, [])
         if kept and prev_dir and not _reusable(con, hist, columns, prev_dir, kept):
@@ -197,6 +200,31 @@ def write_history(con: duckdb.DuckDBPyConnection, staging: Path, prev_dir: Path 
         _copy(con, f"select * exclude (superseded_at) from {hist} where {where}", staging / name)
         entries.append(_file_entry(con, staging / name, name, hasher))
     return entries
+
+
+def status_query(con: duckdb.DuckDBPyConnection, sf: StatusFile) -> str:
+    """What the rules decided per record of sf.mart: its keys and derived columns; the record's own columns stay
+    in history (written once there, not again per status file). Raises if the mart has a column that is
+    neither derived nor the record's own: it would be lost from the status view."""
+    from pipelines.merge.warehouse import table_exists
+
+    mart = [c[0] for c in con.sql(f"describe {sf.mart}").fetchall()]
+    hist = sf.record_type + "_history" if table_exists(con, sf.record_type + "_history") else sf.record_type
+    own = {c[0] for c in con.sql(f"describe {hist}").fetchall()}
+    if lost := [c for c in mart if c not in sf.columns and c not in own]:
+        raise ValueError(f"{sf.mart} has columns {lost} that are not the {sf.record_type} record's own: "
+                         f"name them in StatusFile.derived of {sf.name} (pipelines/publish/contract.py)")
+    return f"select {', '.join(q(c) for c in sf.columns)} from {sf.mart}"
+
+
+def status_relation(con: duckdb.DuckDBPyConnection, version_dir: Path, sf: StatusFile) -> str:
+    """The whole status row of every record of sf: the status file joined to the record's version in history."""
+    status = f"read_parquet({lit(str(version_dir / sf.name))})"
+    src, _ = _history_source(version_dir, sf.record_type)
+    own = {c[0] for c in con.sql(f"describe select * from {src}").fetchall()}
+    shared = ", ".join(q(c) for c in sf.columns if c in own)
+    return (f"select s.*, h.* exclude ({shared}) from {status} as s "
+            f"join {src} as h on h.version_seq = s.version_seq")
 
 
 def history_types(version_dir: Path) -> list[str]:
@@ -302,8 +330,8 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     queries["quarantine.parquet"] = quarantine_query
     for t in INTERNAL_TABLES:
         queries[f"{t}.parquet"] = f"select * from {t}"
-    for m in STATUS_MARTS:
-        queries[f"{m.removeprefix('mart_')}_status.parquet"] = f"select * from {m}"
+    for sf in STATUS_FILES:
+        queries[sf.name] = status_query(con, sf)
     files, rows = [], {}
     hasher = SideWork("publish-sha256")   # sha256 of each written file while DuckDB writes the next
     for name, query in queries.items():
@@ -361,17 +389,21 @@ def build_analyst_db(version_dir: Path) -> Path:
     path = version_dir / "analyst.duckdb"
     con = connect(path)  # with the project's macros, so identifier lookups work for analysts too
     try:
+        status = {sf.name for sf in STATUS_FILES}
         for f in sorted(version_dir.glob("*.parquet")):
-            if not f.name.startswith("history_"):   # history files of a version before parts: below
+            if not f.name.startswith("history_") and f.name not in status:   # those: below
                 run(con, f"create view {q(f.stem)} as select * from read_parquet({lit(str(f))})")
         # history_<type>: every version of every record, with superseded_at as the warehouse has it.
         for rt in history_types(version_dir):
             run(con, f"create view {q('history_' + rt)} as {history_relation(version_dir, rt)}")
+        # <type>_status: the rules' decision with the record's own columns; under the rule tables' warehouse
+        # names too, so the office's queries run here unchanged.
+        for sf in STATUS_FILES:
+            view = sf.name.removesuffix(".parquet")
+            run(con, f"create view {q(view)} as {status_relation(con, version_dir, sf)}")
+            run(con, f"create view {sf.mart} as select * from {q(view)}")
         for name, sql in ANALYST_VIEWS.items():
             run(con, f"create view {name} as {sql}")
-        # The rule tables under their warehouse names, so the office's queries run here unchanged.
-        for mart in STATUS_MARTS:
-            run(con, f"create view {mart} as select * from {mart.removeprefix('mart_')}_status")
     finally:
         con.close()
     return path

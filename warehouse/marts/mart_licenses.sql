@@ -7,6 +7,7 @@ with licenses as (
 final as (
     select
         record_id,
+        version_seq,   -- the record version it rests on (the status file joins history by it)
         subject_key,
         subject_name,
         subject_category,

@@ -12,6 +12,7 @@ repaired as (
 final as (
     select
         o.record_id,
+        o.version_seq,   -- the record version it rests on (the status file joins history by it)
         o.subject_key,
         o.subject_name,
         o.subject_category,

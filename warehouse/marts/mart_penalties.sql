@@ -12,6 +12,7 @@ repaired as (
 final as (
     select
         p.record_id,
+        p.version_seq,   -- the record version it rests on (the status file joins history by it)
         p.subject_key,
         p.subject_name,
         p.subject_category,
