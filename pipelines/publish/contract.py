@@ -64,20 +64,6 @@ class StatusFile:
     def columns(self) -> tuple[str, ...]:
         return ("record_id", "version_seq", "subject_key") + self.derived
 
-    @property
-    def table(self) -> str:
-        """The rule table (and the file's stem) holding these columns."""
-        return self.name.removesuffix(".parquet")
-
-    def joined(self, status: str, records: str, record_columns: set[str]) -> str:
-        """The whole status row: status (a relation with self.columns) joined to records (the record versions,
-        with record_columns) by version_seq; a derived column wins over the record's own of the same name. Without
-        superseded_at: a current version has none (and the exported history parts do not carry it)."""
-        drop = [c for c in (*self.columns, "superseded_at") if c in record_columns]
-        shared = ", ".join(f'"{c}"' for c in drop)
-        return (f"select s.*, r.* exclude ({shared}) from {status} as s "
-                f"join {records} as r on r.version_seq = s.version_seq")
-
 
 _SHOWN = ("uscc", "id_no_masked")   # uscc blanked for natural persons, the masked identity number
 STATUS_FILES = (

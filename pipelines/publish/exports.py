@@ -28,7 +28,6 @@ from pipelines.publish.contract import (
 )
 from pipelines.validate.sql import connect, lit, q, run
 
-STATUS_TABLES = {sf.mart: sf.table for sf in STATUS_FILES}   # rule table (what the rules decided) of each mart view
 INTERNAL_TABLES = ("subjects", "subject_names", "subject_links", "subject_departments", "batches", "list_memberships",
                    "repair_outcomes", "dishonesty_windows")
 
@@ -94,7 +93,7 @@ def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | Non
                 case when n.record_id is null then case m.hidden_reason {reasons} else 'corrected' end end as reason
             from (select record_id, hash(t) as h from {new} as t) as n
             full outer join (select record_id, hash(t) as h from {old} as t) as o using (record_id)
-            left join (select record_id, hidden_reason from {STATUS_TABLES[pf.mart]} where {pf.where}) as m
+            left join (select record_id, hidden_reason from {pf.mart} where {pf.where}) as m
                 on m.record_id = coalesce(n.record_id, o.record_id)
             where n.h is distinct from o.h""")
     # Unsorted: a site applies a version's changes as a set. Sorting them took DuckDB 2.0 out of its memory
@@ -203,11 +202,29 @@ def write_history(con: duckdb.DuckDBPyConnection, staging: Path, prev_dir: Path 
     return entries
 
 
+def status_query(con: duckdb.DuckDBPyConnection, sf: StatusFile) -> str:
+    """What the rules decided per record of sf.mart: its keys and derived columns; the record's own columns stay
+    in history (written once there, not again per status file). Raises if the mart has a column that is
+    neither derived nor the record's own: it would be lost from the status view."""
+    from pipelines.merge.warehouse import table_exists
+
+    mart = [c[0] for c in con.sql(f"describe {sf.mart}").fetchall()]
+    hist = sf.record_type + "_history" if table_exists(con, sf.record_type + "_history") else sf.record_type
+    own = {c[0] for c in con.sql(f"describe {hist}").fetchall()}
+    if lost := [c for c in mart if c not in sf.columns and c not in own]:
+        raise ValueError(f"{sf.mart} has columns {lost} that are not the {sf.record_type} record's own: "
+                         f"name them in StatusFile.derived of {sf.name} (pipelines/publish/contract.py)")
+    return f"select {', '.join(q(c) for c in sf.columns)} from {sf.mart}"
+
+
 def status_relation(con: duckdb.DuckDBPyConnection, version_dir: Path, sf: StatusFile) -> str:
     """The whole status row of every record of sf: the status file joined to the record's version in history."""
+    status = f"read_parquet({lit(str(version_dir / sf.name))})"
     src, _ = _history_source(version_dir, sf.record_type)
     own = {c[0] for c in con.sql(f"describe select * from {src}").fetchall()}
-    return sf.joined(f"read_parquet({lit(str(version_dir / sf.name))})", src, own)
+    shared = ", ".join(q(c) for c in sf.columns if c in own)
+    return (f"select s.*, h.* exclude ({shared}) from {status} as s "
+            f"join {src} as h on h.version_seq = s.version_seq")
 
 
 def history_types(version_dir: Path) -> list[str]:
@@ -314,7 +331,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     for t in INTERNAL_TABLES:
         queries[f"{t}.parquet"] = f"select * from {t}"
     for sf in STATUS_FILES:
-        queries[sf.name] = f"select {', '.join(q(c) for c in sf.columns)} from {sf.table}"
+        queries[sf.name] = status_query(con, sf)
     files, rows = [], {}
     hasher = SideWork("publish-sha256")   # sha256 of each written file while DuckDB writes the next
     for name, query in queries.items():

@@ -11,7 +11,6 @@ from datetime import date
 import duckdb
 
 from pipelines.catalog import load_catalog
-from pipelines.publish.contract import STATUS_FILES, StatusFile
 from pipelines.validate.sql import WAREHOUSE_DIR, run
 
 MODELS = (
@@ -51,7 +50,6 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
     """Run every rule model for as_of."""
     load_reference_tables(con)
     run(con, f"set variable as_of = date '{as_of.isoformat()}'")
-    status = {sf.mart: sf for sf in STATUS_FILES}
     for model in MODELS:
         for statement in model_statements(model):
             try:
@@ -59,23 +57,6 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
             except duckdb.Error as e:   # which rule and which of its statements, in the traceback
                 e.add_note(f"in the rule model warehouse/marts/{model}.sql, the statement {_head(statement)!r}")
                 raise
-        if model in status:
-            run(con, status_view(con, status[model]))
-
-
-def status_view(con: duckdb.DuckDBPyConnection, sf: StatusFile) -> str:
-    """The temp view sf.mart: the rule table sf.table joined to the current records it rests on, the whole row
-    (record columns and what the rules decided) for the later rules, the publisher and analysts.
-
-    Raises unless the rule table has exactly the columns sf declares: a column the rules compute but do not declare
-    would be in no published file (not in the status file, not in the record's history).
-    """
-    have = [c[0] for c in con.sql(f"describe {sf.table}").fetchall()]
-    if sorted(have) != sorted(sf.columns):
-        raise ValueError(f"the rule table {sf.table} has the columns {have}, but {sf.name} declares {list(sf.columns)}: "
-                         f"name what the rules compute in StatusFile.derived (pipelines/publish/contract.py)")
-    own = {c[0] for c in con.sql(f"describe {sf.record_type}").fetchall()}
-    return f"create or replace temp view {sf.mart} as {sf.joined(sf.table, sf.record_type, own)}"
 
 
 def model_statements(model: str) -> list[str]:

@@ -1,7 +1,5 @@
 -- mart_commitments: credit commitments, public only when marked 可向社会公开.
--- The rule table holds what the rules decide per record (StatusFile in pipelines/publish/contract.py); the
--- evaluator puts the temp view mart_commitments over it: these columns joined to the record's own by version_seq.
-create or replace table commitments_status as
+create or replace table mart_commitments as
 with commitments as (
     select * from commitment
 ),
@@ -9,11 +7,19 @@ with commitments as (
 final as (
     select
         record_id,
-        version_seq,   -- the record version it rests on
+        version_seq,   -- the record version it rests on (the status file joins history by it)
         subject_key,
+        subject_name,
+        subject_category,
         case when subject_category <> '自然人' then uscc end as uscc,
         mask_id(subject_category, id_no) as id_no_masked,
         accepting_unit as source_unit,
+        commitment_no,
+        commitment_type,
+        matter,
+        content,
+        commit_date,
+        fulfilment,
         case
             when disclosure <> '可向社会公开' then 'not_disclosable'
             when is_minor(subject_category, id_no, commit_date) then 'minor'

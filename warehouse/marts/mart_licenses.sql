@@ -1,7 +1,5 @@
 -- mart_licenses: licences, disclosed while valid.
--- The rule table holds what the rules decide per record (StatusFile in pipelines/publish/contract.py); the
--- evaluator puts the temp view mart_licenses over it: these columns joined to the record's own by version_seq.
-create or replace table licenses_status as
+create or replace table mart_licenses as
 with licenses as (
     select * from admin_license
 ),
@@ -9,10 +7,23 @@ with licenses as (
 final as (
     select
         record_id,
-        version_seq,   -- the record version it rests on
+        version_seq,   -- the record version it rests on (the status file joins history by it)
         subject_key,
+        subject_name,
+        subject_category,
         case when subject_category <> '自然人' then uscc end as uscc,
         mask_id(subject_category, id_no) as id_no_masked,
+        source_unit,
+        decision_no,
+        license_category,
+        certificate_name,
+        license_no,
+        license_content,
+        decision_date,
+        valid_from,
+        valid_to,
+        authority,
+        status,
         case
             when status <> '有效' then 'withdrawn'
             when is_minor(subject_category, id_no, decision_date) then 'minor'

@@ -1,7 +1,5 @@
 -- mart_lists: red and black list entries with their state on as_of (public while active).
--- The rule table holds what the rules decide per record (StatusFile in pipelines/publish/contract.py); the
--- evaluator puts the temp view mart_lists over it: these columns joined to the record's own by version_seq.
-create or replace table lists_status as
+create or replace table mart_lists as
 with memberships as (
     select * from list_memberships
 ),
@@ -9,14 +7,22 @@ with memberships as (
 final as (
     select
         record_id,
-        version_seq,   -- the record version it rests on
+        version_seq,   -- the record version it rests on (the status file joins history by it)
         colour,
         subject_key,
+        subject_name,
+        subject_category,
         case when subject_category <> '自然人' then uscc end as uscc,
         mask_id(subject_category, id_no) as id_no_masked,
         authority as source_unit,
+        list_type,
         list_name,
+        decision_no,
+        reason,
+        decision_date,
+        valid_from,
         effective_valid_to as valid_to,
+        authority,
         state,
         case
             when is_minor(subject_category, id_no, decision_date) then 'minor'

@@ -1,7 +1,5 @@
 -- mart_other_dishonesty: other dishonesty records, disclosed under the same windows as penalties of their class.
--- The rule table holds what the rules decide per record (StatusFile in pipelines/publish/contract.py); the
--- evaluator puts the temp view mart_other_dishonesty over it: these columns joined to the record's own by version_seq.
-create or replace table other_dishonesty_status as
+create or replace table mart_other_dishonesty as
 with records as (
     -- every current record with its window columns (dishonesty_windows.sql), in one streaming pass
     select * from disclosure_window('other_rule_input')
@@ -14,10 +12,19 @@ repaired as (
 final as (
     select
         o.record_id,
-        o.version_seq,   -- the record version it rests on
+        o.version_seq,   -- the record version it rests on (the status file joins history by it)
         o.subject_key,
+        o.subject_name,
+        o.subject_category,
         case when o.subject_category <> '自然人' then o.uscc end as uscc,
         mask_id(o.subject_category, o.id_no) as id_no_masked,
+        o.source_unit,
+        o.event_no,
+        o.category,
+        o.description,
+        o.amount,
+        o.event_date,
+        o.severity,
         o.window_until as disclosure_until,
         case
             when r.repaired_on is not null then 'repaired'

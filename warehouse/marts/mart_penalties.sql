@@ -1,7 +1,5 @@
 -- mart_penalties: every current penalty with its public columns and why it is hidden on as_of (null = public).
--- The rule table holds what the rules decide per record (StatusFile in pipelines/publish/contract.py); the
--- evaluator puts the temp view mart_penalties over it: these columns joined to the record's own by version_seq.
-create or replace table penalties_status as
+create or replace table mart_penalties as
 with penalties as (
     -- every current penalty with its window columns (dishonesty_windows.sql), in one streaming pass
     select * from disclosure_window('penalty_rule_input')
@@ -14,11 +12,24 @@ repaired as (
 final as (
     select
         p.record_id,
-        p.version_seq,   -- the record version it rests on
+        p.version_seq,   -- the record version it rests on (the status file joins history by it)
         p.subject_key,
+        p.subject_name,
+        p.subject_category,
         case when p.subject_category <> '自然人' then p.uscc end as uscc,
         mask_id(p.subject_category, p.id_no) as id_no_masked,
+        p.source_unit,
+        p.decision_no,
+        p.violation_type,
+        p.violation_facts,
+        p.legal_basis,
+        p.penalty_types,
+        p.penalty_content,
+        p.fine_amount,
+        p.confiscated_amount,
+        p.decision_date,
         p.window_until as disclosure_until,
+        p.authority,
         p.class as severity,
         p.regime,
         case
