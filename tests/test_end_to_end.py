@@ -14,12 +14,14 @@ from pipelines.run import run_pass
 from tests.conftest import AS_OF, FIXTURES, fill_inbox
 
 
+def dicts(rel):
+    return [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+
+
 def rows(path, query="select * from t"):
     con = duckdb.connect()
     con.execute(f"create view t as select * from read_parquet('{path}')")
-    rel = con.sql(query)
-    cols = rel.columns
-    return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+    return dicts(con.sql(query))
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +47,7 @@ def analyst(home, view):
     latest = json.loads((home.exports / "internal" / "latest.json").read_text())
     con = duckdb.connect(str(home.exports / "internal" / latest["path"] / "analyst.duckdb"), read_only=True)
     try:
-        rel = con.sql(f"select * from {view}")
-        return [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+        return dicts(con.sql(f"select * from {view}"))
     finally:
         con.close()
 

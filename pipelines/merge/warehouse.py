@@ -132,7 +132,7 @@ def known_version(known_at: datetime | None) -> str:
 
 def create_current_views(con: duckdb.DuckDBPyConnection, known_at: datetime | None = None) -> None:
     """<record_type>: the version of every record held at known_at (default: now), for analysts and rules."""
-    held = [rt for rt in load_catalog().record_types if table_exists(con, f"{rt}_history")]
+    held = history_tables(con)
     ids = " union all ".join(f"select record_id, _landed_at from {rt}_history where {known_version(known_at)}"
                              for rt in held) or "select null::varchar as record_id, null::timestamptz as _landed_at"
     run(con, f"create or replace view current_record_ids as {ids}")

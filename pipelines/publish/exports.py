@@ -206,11 +206,8 @@ def status_query(con: duckdb.DuckDBPyConnection, sf: StatusFile) -> str:
     """What the rules decided per record of sf.mart: its keys and derived columns; the record's own columns stay
     in history (written once there, not again per status file). Raises if the mart has a column that is
     neither derived nor the record's own: it would be lost from the status view."""
-    from pipelines.merge.warehouse import table_exists
-
     mart = [c[0] for c in con.sql(f"describe {sf.mart}").fetchall()]
-    hist = sf.record_type + "_history" if table_exists(con, sf.record_type + "_history") else sf.record_type
-    own = {c[0] for c in con.sql(f"describe {hist}").fetchall()}
+    own = {c[0] for c in con.sql(f"describe {sf.record_type}").fetchall()}   # the current view: history's columns
     if lost := [c for c in mart if c not in sf.columns and c not in own]:
         raise ValueError(f"{sf.mart} has columns {lost} that are not the {sf.record_type} record's own: "
                          f"name them in StatusFile.derived of {sf.name} (pipelines/publish/contract.py)")

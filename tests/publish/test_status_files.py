@@ -15,6 +15,7 @@ def _warehouse(extra: str = "") -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("create table admin_penalty_history as select 'r1' as record_id, 7::bigint as version_seq, "
                 "'S1' as subject_key, '罚〔2025〕1号' as decision_no, date '2025-01-02' as decision_date")
+    con.execute("create view admin_penalty as select * from admin_penalty_history")   # as merge's current view
     con.execute("create table mart_penalties as select record_id, version_seq, subject_key, decision_no, decision_date, "
                 "'U1' as uscc, null as id_no_masked, date '2028-01-01' as disclosure_until, '一般' as severity, "
                 f"'2023_05' as regime, null as hidden_reason {extra} from admin_penalty_history")
