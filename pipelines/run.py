@@ -12,6 +12,7 @@ from pipelines.ingest.files import Batch, collect_department, departments_in_inb
 from pipelines.merge.warehouse import merge, open_warehouse
 from pipelines.publish.exports import Version, publish
 from pipelines.rules.evaluate import evaluate
+from pipelines.rules.scope import RuleRun, previous_versions
 from pipelines.validate import feedback
 from pipelines.validate.batch import BatchValidation, cross_check_type, validate_batches
 from pipelines.validate.gx_runner import build_data_docs
@@ -43,6 +44,7 @@ class PassSummary:
     batches: dict[str, Batch] = field(default_factory=dict)
     public: Version | None = None
     internal: Version | None = None
+    rules: RuleRun | None = None
 
 
 def collect(home: Home, summary: PassSummary, progress: Progress) -> None:
@@ -147,9 +149,10 @@ def merge_and_publish(home: Home, as_of: date, now: datetime, summary: PassSumma
     try:
         merge(con, home, now)
         progress("入库 merge", 1, 1)
-        evaluate(con, as_of)
+        summary.rules = evaluate(con, as_of, previous_versions(home))
         progress("规则 rules", 1, 1)
-        summary.public, summary.internal = publish(con, home, as_of, now, quarantine_query(home), internal_files(con), version)
+        summary.public, summary.internal = publish(con, home, as_of, now, quarantine_query(home), internal_files(con),
+                                                   version, summary.rules)
         progress("发布 publish", 1, 1)
     finally:
         con.close()

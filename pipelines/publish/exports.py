@@ -26,10 +26,11 @@ from pipelines.publish.contract import (
     StatusFile,
     column_label,
 )
+from pipelines.rules.scope import RuleRun
 from pipelines.validate.sql import connect, lit, q, run
 
 INTERNAL_TABLES = ("subjects", "subject_names", "subject_links", "subject_departments", "batches", "list_memberships",
-                   "repair_outcomes", "dishonesty_windows")
+                   "repair_outcomes", "list_removals_checked", "dishonesty_windows")
 
 
 @dataclass
@@ -75,11 +76,15 @@ def _file_entry(con: duckdb.DuckDBPyConnection, path: Path, name: str | None = N
     return entry
 
 
-def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | None) -> str:
-    """changes.parquet: add/update/delete per public file from the previous version to this one."""
+def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | None, scoped: bool = False) -> str:
+    """changes.parquet: add/update/delete per public file from the previous version to this one.
+
+    scoped: the rules re-decided only the records in their marts (every other row was copied from prev_dir),
+    so only those records are compared."""
     parts = []
     for pf in PUBLIC_FILES:
         new = f"read_parquet({lit(str(new_dir / pf.name))})"
+        only = f" semi join (select record_id from {pf.mart}) as s using (record_id)" if scoped else ""
         if not (prev_dir and (prev_dir / pf.name).exists()):   # the first version: every row is an add
             parts.append(f"select 'add' as op, {lit(pf.name)} as file, record_id, null::varchar as reason from {new}")
             continue
@@ -91,8 +96,8 @@ def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | Non
                 {lit(pf.name)} as file,
                 coalesce(n.record_id, o.record_id) as record_id,
                 case when n.record_id is null then case m.hidden_reason {reasons} else 'corrected' end end as reason
-            from (select record_id, hash(t) as h from {new} as t) as n
-            full outer join (select record_id, hash(t) as h from {old} as t) as o using (record_id)
+            from (select record_id, hash(t) as h from {new} as t{only}) as n
+            full outer join (select record_id, hash(t) as h from {old} as t{only}) as o using (record_id)
             left join (select record_id, hidden_reason from {pf.mart} where {pf.where}) as m
                 on m.record_id = coalesce(n.record_id, o.record_id)
             where n.h is distinct from o.h""")
@@ -202,16 +207,23 @@ def write_history(con: duckdb.DuckDBPyConnection, staging: Path, prev_dir: Path 
     return entries
 
 
-def status_query(con: duckdb.DuckDBPyConnection, sf: StatusFile) -> str:
+def status_query(con: duckdb.DuckDBPyConnection, sf: StatusFile, previous: Path | None = None) -> str:
     """What the rules decided per record of sf.mart: its keys and derived columns; the record's own columns stay
     in history (written once there, not again per status file). Raises if the mart has a column that is
-    neither derived nor the record's own: it would be lost from the status view."""
+    neither derived nor the record's own: it would be lost from the status view.
+
+    previous: the previous internal version when the rules were scoped (their mart holds the subjects in
+    rule_scope only): every other subject's rows are its status file's."""
     mart = [c[0] for c in con.sql(f"describe {sf.mart}").fetchall()]
     own = {c[0] for c in con.sql(f"describe {sf.record_type}").fetchall()}   # the current view: history's columns
     if lost := [c for c in mart if c not in sf.columns and c not in own]:
         raise ValueError(f"{sf.mart} has columns {lost} that are not the {sf.record_type} record's own: "
                          f"name them in StatusFile.derived of {sf.name} (pipelines/publish/contract.py)")
-    return f"select {', '.join(q(c) for c in sf.columns)} from {sf.mart}"
+    cols = ", ".join(q(c) for c in sf.columns)
+    if previous is None:
+        return f"select {cols} from {sf.mart}"
+    return (f"select {cols} from {sf.mart} union all select p.* from read_parquet({lit(str(previous / sf.name))}) as p "
+            f"anti join rule_scope as s on s.subject_key = p.subject_key where p.subject_key is not null")
 
 
 def status_relation(con: duckdb.DuckDBPyConnection, version_dir: Path, sf: StatusFile) -> str:
@@ -283,12 +295,14 @@ def _finish(home: Home, audience: str, staging: Path, version: str, manifest: di
 
 def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at: datetime,
             quarantine_query: str, internal_files: dict[str, str],
-            version: str | None = None) -> tuple[Version, Version]:
+            version: str | None = None, rules: RuleRun | None = None) -> tuple[Version, Version]:
     """Write the public and internal versions for as_of, then switch both latest.json pointers.
 
     version defaults to the creation time; Airflow passes one derived from its run so a retried task
-    rewrites the same version instead of adding another.
+    rewrites the same version instead of adding another. rules: how the rules ran; when scoped, the marts hold
+    the re-decided subjects only and every other row is copied from the versions they built on.
     """
+    scoped = rules.previous if rules and rules.scoped else None
     version = version or created_at.strftime("%Y%m%dT%H%M%S%fZ")
     created = created_at.isoformat(timespec="seconds").replace("+00:00", "Z")
     out: list[Version] = []
@@ -303,12 +317,15 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     hasher = SideWork("publish-sha256")   # sha256 of each written file while DuckDB writes the next
     for pf in PUBLIC_FILES:
         cols = ", ".join(q(c) for c in pf.all_columns)
+        rows_sql = f"select {cols} from {pf.mart} where {pf.where} and hidden_reason is null"
+        if scoped:   # the previous rows of every record the rules did not re-decide
+            rows_sql += (f" union all select p.* from read_parquet({lit(str(scoped.public_dir / pf.name))}) as p "
+                         f"anti join {pf.mart} as m on m.record_id = p.record_id")
         # In record_id order, so a site applying changes.parquet finds a record by the row groups' min/max; the
         # internal status files are copied unsorted (sorting every status row as well cost ~17% more).
-        _copy(con, f"select {cols} from {pf.mart} where {pf.where} and hidden_reason is null order by record_id",
-              staging / pf.name)
+        _copy(con, f"select * from ({rows_sql}) order by record_id", staging / pf.name)
         files.append(_file_entry(con, staging / pf.name, hasher=hasher))
-    _copy(con, _changes(con, staging, prev_dir), staging / "changes.parquet")
+    _copy(con, _changes(con, staging, prev_dir, scoped is not None), staging / "changes.parquet")
     files.append(_file_entry(con, staging / "changes.parquet", hasher=hasher))
     hasher.wait()
     rows = {e["name"]: e["rows"] for e in files}
@@ -328,7 +345,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     for t in INTERNAL_TABLES:
         queries[f"{t}.parquet"] = f"select * from {t}"
     for sf in STATUS_FILES:
-        queries[sf.name] = status_query(con, sf)
+        queries[sf.name] = status_query(con, sf, scoped.internal_dir if scoped else None)
     files, rows = [], {}
     hasher = SideWork("publish-sha256")   # sha256 of each written file while DuckDB writes the next
     for name, query in queries.items():
@@ -347,7 +364,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     hasher.wait()
     manifest = {"version": version, "as_of": as_of.isoformat(), "created_at": created,
                 "schema_version": INTERNAL_SCHEMA_VERSION, "previous_version": prev_i["version"] if prev_i else None,
-                "files": files}
+                "rules": (rules or RuleRun("full", "not given")).manifest(), "files": files}
     final_i = _finish(home, "internal", staging, version, manifest)
     build_analyst_db(final_i)
     out.append(Version("internal", version, final_i, rows))

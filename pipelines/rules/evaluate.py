@@ -6,11 +6,22 @@ outputs (mart_* tables) carry `hidden_reason` (null = public on as_of) for the p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import duckdb
 
 from pipelines.catalog import load_catalog
+from pipelines.rules.scope import (
+    GLOBAL_MODELS,
+    Previous,
+    RuleRun,
+    assemblable,
+    assemble,
+    define_scope,
+    drop_shadows,
+    shadow_inputs,
+)
 from pipelines.validate.sql import WAREHOUSE_DIR, run
 
 MODELS = (
@@ -25,6 +36,7 @@ MODELS = (
     "mart_commitments",
     "debt_ledger_status",
     "discipline_targets",
+    "discipline_feedback_coverage",
     "subject_grades",
     "pending_references",
 )
@@ -46,11 +58,33 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("catalog_rows")
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
-    """Run every rule model for as_of."""
+def evaluate(con: duckdb.DuckDBPyConnection, as_of: date, previous: Previous | str | None = None) -> RuleRun:
+    """Run every rule model for as_of: over every subject, or, given the previous versions to build on
+    (scope.previous_versions), over the subjects whose answer can have changed since (pipelines/rules/scope.py)."""
     load_reference_tables(con)
     run(con, f"set variable as_of = date '{as_of.isoformat()}'")
-    for model in MODELS:
+    if not isinstance(previous, Previous):
+        _run_models(con, MODELS)
+        return RuleRun("full", previous or "no previous version given")
+    if why := define_scope(con, as_of, previous):
+        _run_models(con, MODELS)
+        return RuleRun("full", why)
+    shadows = shadow_inputs(con)
+    try:
+        _run_models(con, [m for m in MODELS if m not in GLOBAL_MODELS])
+    finally:
+        drop_shadows(con, shadows)
+    if why := assemblable(con, previous):
+        _run_models(con, MODELS)
+        return RuleRun("full", why)
+    assemble(con, previous)
+    _run_models(con, GLOBAL_MODELS)
+    n = con.sql("select count(*) from rule_scope").fetchall()[0][0]
+    return RuleRun("scoped", f"{n:,} subjects re-evaluated since version of {previous.as_of}", previous, n)
+
+
+def _run_models(con: duckdb.DuckDBPyConnection, models: Sequence[str]) -> None:
+    for model in models:
         for statement in model_statements(model):
             try:
                 run(con, statement)

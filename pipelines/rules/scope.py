@@ -1,0 +1,202 @@
+"""Scoped rule evaluation: re-decide only the subjects whose answer can have changed since the last version.
+
+Every rule decides about one subject at a time: a record's window, its repairs, its list removals, the red/black
+conflict and the grade all join on subject_key (repair and removal targets are matched within the subject). So
+on a pass after a published version, the rules run on the records of the subjects in *scope* only:
+
+- subjects of every record version merged since that version (and the subject of each version it superseded:
+  a correction may move a record to another subject), the subjects the merge re-resolved (affected_subjects),
+- when as_of moved from the previous version's, subjects with any date (a record's own, or a window or term
+  end the rules derived, from the previous status files) between the two dates: only there can a comparison
+  with as_of turn out differently,
+- every debtor of the debt ledger when as_of moved or debts or payments arrived (the debt rules always run in
+  full; a debtor's grade follows its overdue debts).
+
+Everything else is taken from the previous internal version, which holds every rule table the next version
+needs (ASSEMBLED, the status files and the public files): rows of subjects outside the scope are the previous
+version's rows, unchanged. The previous version is used only when it was written by the same rules (the
+fingerprint of the rule SQL, the catalogue and DuckDB's version) over this warehouse's history (its history parts
+are a prefix of the history tables); anything else, or CREDIT_RULES_FULL=1, evaluates every subject. The test
+suite holds scoped and full evaluation to identical exports (tests/rules/test_scoped_rules.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from pipelines.catalog import CATALOG_DIR, load_catalog
+from pipelines.home import Home
+from pipelines.validate.sql import WAREHOUSE_DIR, lit, q, run
+
+# Rule tables keyed by subject_key that the export carries whole (file name = table name + .parquet): on a scoped
+# pass each is the scope's rows plus the previous version's rows of every other subject, in the model's order.
+ASSEMBLED = {
+    "dishonesty_windows": None,
+    "repair_outcomes": None,
+    "list_removals_checked": None,
+    "list_memberships": None,
+    "discipline_targets": "implementing_dept, measure_code, subject_key",
+    "subject_grades": None,
+}
+# Models over whole tables (not one subject): on a scoped pass they run after the assembly, over every subject.
+GLOBAL_MODELS = ("discipline_feedback_coverage", "pending_references")
+# Above this share of all subjects, evaluating everything is cheaper than scoping and assembling.
+MAX_SCOPE_SHARE = 0.5
+
+
+def fingerprint() -> str:
+    """What the rules' answers depend on besides the data: their SQL, the catalogue and the engine."""
+    from pipelines.publish.contract import INTERNAL_SCHEMA_VERSION, PUBLIC_FILES, SCHEMA_VERSION, STATUS_FILES
+
+    h = hashlib.sha256()
+    for p in sorted([*WAREHOUSE_DIR.rglob("*.sql"), *CATALOG_DIR.rglob("*.csv"), *CATALOG_DIR.rglob("*.yaml")]):
+        h.update(p.relative_to(p.parents[1]).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    h.update(repr((duckdb.__version__, SCHEMA_VERSION, INTERNAL_SCHEMA_VERSION, PUBLIC_FILES, STATUS_FILES)).encode())
+    return h.hexdigest()
+
+
+@dataclass
+class Previous:
+    """The latest published versions, when the rules can build on them."""
+    public_dir: Path
+    internal_dir: Path
+    as_of: date
+    internal_files: list[dict]
+
+
+@dataclass
+class RuleRun:
+    """How the rules ran: mode 'full' (every subject) or 'scoped' (previous is what the rest is taken from)."""
+    mode: str
+    reason: str
+    previous: Previous | None = None
+    scope_subjects: int | None = None
+
+    @property
+    def scoped(self) -> bool:
+        return self.mode == "scoped"
+
+    def manifest(self) -> dict:
+        return {"fingerprint": fingerprint(), "mode": self.mode, "reason": self.reason,
+                "scope_subjects": self.scope_subjects}
+
+
+def previous_versions(home: Home) -> Previous | str:
+    """The previous public and internal versions to build on, or why there is none."""
+    from pipelines.publish.contract import INTERNAL_SCHEMA_VERSION, PUBLIC_FILES, STATUS_FILES
+    from pipelines.publish.exports import read_latest
+
+    if os.environ.get("CREDIT_RULES_FULL", "").strip() not in ("", "0"):
+        return "CREDIT_RULES_FULL is set"
+    pub, internal = read_latest(home, "public"), read_latest(home, "internal")
+    if not (pub and internal):
+        return "no previous version"
+    if pub["version"] != internal["version"]:
+        return "the latest public and internal versions differ"
+    pub_dir, int_dir = home.exports / "public" / pub["path"], home.exports / "internal" / internal["path"]
+    try:
+        pm = json.loads((pub_dir / "manifest.json").read_text(encoding="utf-8"))
+        im = json.loads((int_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "the previous manifests cannot be read"
+    if im.get("schema_version") != INTERNAL_SCHEMA_VERSION or (im.get("rules") or {}).get("fingerprint") != fingerprint():
+        return "the previous version was written by other rules"
+    if pm.get("as_of") != im.get("as_of"):
+        return "the previous versions were evaluated on different dates"
+    needed = ([pub_dir / pf.name for pf in PUBLIC_FILES] + [int_dir / sf.name for sf in STATUS_FILES]
+              + [int_dir / f"{t}.parquet" for t in ASSEMBLED])
+    if missing := [p.name for p in needed if not p.is_file()]:
+        return f"the previous version lacks {', '.join(missing)}"
+    return Previous(pub_dir, int_dir, date.fromisoformat(im["as_of"]), im["files"])
+
+
+def define_scope(con: duckdb.DuckDBPyConnection, as_of: date, prev: Previous) -> str | None:
+    """Create temp table rule_scope (subject_key); None when it could be built, else why the rules run in full."""
+    from pipelines.merge.warehouse import table_exists
+    from pipelines.publish.contract import STATUS_FILES
+    from pipelines.publish.exports import history_parts
+
+    parts = history_parts(prev.internal_files)
+    keys = []
+    debts_moved = as_of != prev.as_of
+    for rt in load_catalog().record_types.values():
+        hist = f"{rt.code}_history"
+        if not table_exists(con, hist):
+            continue
+        mine = parts.get(rt.code, [])
+        since = mine[-1].last if mine else 0
+        held = con.sql(f"select count(*) from {hist} where version_seq <= {since}").fetchall()[0][0]
+        if held != sum(p.rows for p in mine):
+            return f"the previous version's {rt.code} history is not this warehouse's"
+        if rt.has_subject:
+            keys.append(f"select subject_key from {hist} where record_id in "
+                        f"(select record_id from {hist} where version_seq > {since})")
+        elif con.sql(f"select count(*) from {hist} where version_seq > {since}").fetchall()[0][0]:
+            debts_moved = True
+    if debts_moved and table_exists(con, "debt_ledger_history"):   # a debtor's grade follows its overdue debts
+        keys.append("select debtor_uscc from debt_ledger_history")
+    if con.sql("select count(*) from duckdb_tables() where temporary and table_name = 'affected_subjects'"
+               ).fetchall()[0][0]:
+        keys.append("select subject_key from affected_subjects")
+    if as_of != prev.as_of:
+        lo, hi = sorted((as_of, prev.as_of))
+        between = f"between date {lit(lo.isoformat())} and date {lit(hi.isoformat())}"
+        sources = [rt.code for rt in load_catalog().record_types.values() if rt.has_subject]
+        sources += [f"read_parquet({lit(str(prev.internal_dir / sf.name))})" for sf in STATUS_FILES]
+        for src in sources:
+            dates = [c[0] for c in con.sql(f"describe select * from {src}").fetchall() if c[1] == "DATE"]
+            if dates:
+                keys.append(f"select subject_key from {src} where "
+                            + " or ".join(f"{q(d)} {between}" for d in dates))
+    run(con, "create or replace temp table rule_scope as select distinct subject_key from ("
+             + " union all ".join(keys or ["select null::varchar as subject_key"]) + ") where subject_key is not null")
+    n = con.sql("select count(*) from rule_scope").fetchall()[0][0]
+    total = con.sql("select count(*) from subjects").fetchall()[0][0] if table_exists(con, "subjects") else 0
+    if n > MAX_SCOPE_SHARE * total:
+        return f"{n:,} of {total:,} subjects in scope"
+    return None
+
+
+def shadow_inputs(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Temp views that hide every record outside rule_scope from the rule models (they resolve temp first)."""
+    db = con.sql("select current_database()").fetchall()[0][0]
+    names = [rt.code for rt in load_catalog().record_types.values() if rt.has_subject] + ["subjects"]
+    for name in names:
+        run(con, f"create or replace temp view {name} as select * from {q(db)}.main.{name} "
+                 f"where subject_key is null or subject_key in (select subject_key from rule_scope)")
+    return names
+
+
+def drop_shadows(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+    for name in names:
+        run(con, f"drop view if exists temp.main.{name}")
+
+
+def assemblable(con: duckdb.DuckDBPyConnection, prev: Previous) -> str | None:
+    """None when every ASSEMBLED table has the columns of its previous file, else which does not."""
+    for table in ASSEMBLED:
+        mine = con.sql(f"describe {table}").fetchall()
+        theirs = con.sql(f"describe select * from read_parquet({lit(str(prev.internal_dir / f'{table}.parquet'))})"
+                         ).fetchall()
+        if [c[:2] for c in mine] != [c[:2] for c in theirs]:
+            return f"the previous {table}.parquet has other columns"
+    return None
+
+
+def assemble(con: duckdb.DuckDBPyConnection, prev: Previous) -> None:
+    """Each ASSEMBLED table becomes a view: the scope's rows, then every other subject's previous rows."""
+    for table, order in ASSEMBLED.items():
+        run(con, f"alter table temp.main.{table} rename to {table}__scope")
+        run(con, f"""create or replace temp view {table} as
+            select * from {table}__scope
+            union all
+            select p.* from read_parquet({lit(str(prev.internal_dir / f'{table}.parquet'))}) as p
+            anti join rule_scope as s on s.subject_key = p.subject_key
+            where p.subject_key is not null""" + (f" order by {order}" if order else ""))

@@ -1,0 +1,152 @@
+"""Scoped rule evaluation (pipelines/rules/scope.py) publishes exactly what evaluating every subject publishes.
+
+Each step runs the pass twice on identical homes: as it runs by default (scoped on the previous version) and with
+CREDIT_RULES_FULL=1 (every subject evaluated, the oracle); every public and internal file must hold the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.home import Home
+from pipelines.rules import scope
+from pipelines.run import PassSummary, collect, merge_and_publish, run_pass, validate_pending
+from tests.conftest import AS_OF, FIXTURE_DEPARTMENTS, FIXTURES
+
+LATER = ("repair", "list_removal", "debt_payment", "discipline_feedback")
+
+
+def _rows(path: Path, ordered: bool) -> list[tuple]:
+    con = duckdb.connect()
+    try:
+        rows = con.sql(f"select * from read_parquet('{path}')").fetchall()
+    finally:
+        con.close()
+    return rows if ordered else sorted(rows, key=repr)
+
+
+def _latest(home: Home, audience: str) -> Path:
+    latest = json.loads((home.exports / audience / "latest.json").read_text(encoding="utf-8"))
+    return home.exports / audience / latest["path"]
+
+
+def assert_same_exports(scoped: Home, full: Home) -> None:
+    for audience in ("public", "internal"):
+        a, b = _latest(scoped, audience), _latest(full, audience)
+        files = sorted(str(p.relative_to(a)) for p in a.rglob("*.parquet"))
+        assert files == sorted(str(p.relative_to(b)) for p in b.rglob("*.parquet"))
+        for name in files:
+            # public files are in record_id order in both; internal ones are sets
+            ordered = audience == "public" and name != "changes.parquet"
+            assert _rows(a / name, ordered) == _rows(b / name, ordered), f"{audience}/{name} differs"
+
+
+def twin_pass(home: Home, tmp_path: Path, step: str, as_of: date, monkeypatch) -> dict:
+    """The pass on home (scoped), and its merge, rules and publish again on a copy taken after the validation
+    (same landing times) with every subject evaluated; the scoped internal manifest's rules."""
+    now = datetime(2026, 11, 25, 8, tzinfo=UTC) + timedelta(hours=len(list(tmp_path.glob("full-*"))))
+    summary, oracle = PassSummary(as_of), PassSummary(as_of)
+    collect(home, summary, lambda *_: None)
+    validate_pending(home, as_of, summary, lambda *_: None)
+    full = Home.resolve(shutil.copytree(home.root, tmp_path / f"full-{step}"))
+    merge_and_publish(home, as_of, now, summary, lambda *_: None)
+    with monkeypatch.context() as m:
+        m.setenv("CREDIT_RULES_FULL", "1")
+        merge_and_publish(full, as_of, now, oracle, lambda *_: None)
+    assert oracle.rules and oracle.rules.mode == "full"
+    assert summary.rules and summary.rules.mode == "scoped", summary.rules
+    assert_same_exports(home, full)
+    manifest = json.loads((_latest(home, "internal") / "manifest.json").read_text(encoding="utf-8"))
+    return manifest["rules"]
+
+
+@pytest.fixture
+def always_scoped(monkeypatch):
+    # The fixture city has a handful of subjects: any scope is most of them, so the share cap would always pick
+    # the full evaluation. These tests are about the scoped answer being right, not about when it pays.
+    monkeypatch.setattr(scope, "MAX_SCOPE_SHARE", 1.0)
+
+
+def test_scoped_passes_publish_what_a_full_evaluation_publishes(tmp_path, monkeypatch, always_scoped):
+    home = Home.resolve(tmp_path / "home")
+    entries = (FIXTURES / "list_entry.csv").read_text(encoding="utf-8").splitlines()
+    for record_type, dept in FIXTURE_DEPARTMENTS.items():
+        if record_type not in LATER:
+            shutil.copy(FIXTURES / f"{record_type}.csv", home.inbox / dept / f"{record_type}_2025-11.csv")
+    # the black entry of a subject that holds a red one arrives later (the red one is then suspended)
+    (home.inbox / "fgw" / "list_entry_2025-11.csv").write_text("\n".join([entries[0], *entries[2:]]) + "\n",
+                                                               encoding="utf-8")
+    first = run_pass(home, AS_OF, now=datetime(2026, 11, 25, 7, tzinfo=UTC))
+    assert first.rules and first.rules.mode == "full" and first.rules.reason == "no previous version"
+
+    # Repairs, removals, payments and feedback for records already published; the black entry; a commitment
+    # corrected onto another subject (both subjects must be re-decided).
+    for record_type in LATER:
+        dept = FIXTURE_DEPARTMENTS[record_type]
+        shutil.copy(FIXTURES / f"{record_type}.csv", home.inbox / dept / f"{record_type}_2025-12.csv")
+    (home.inbox / "fgw" / "list_entry_2025-12.csv").write_text("\n".join(entries[:2]) + "\n", encoding="utf-8")
+    commitments = (FIXTURES / "commitment.csv").read_text(encoding="utf-8").splitlines()
+    moved = commitments[3].replace("盘锦辽河石化设备有限公司", "盘锦兴隆商贸有限公司").replace(
+        "91211102MA0Q567843", "91211100MA0Q12343C")
+    (home.inbox / "xzsp" / "commitment_2025-12.csv").write_text("\n".join([commitments[0], moved]) + "\n",
+                                                                encoding="utf-8")
+    rules = twin_pass(home, tmp_path, "late", AS_OF, monkeypatch)
+    assert rules["mode"] == "scoped" and rules["scope_subjects"] >= 3
+    suspended = duckdb.connect().sql(
+        f"select state from read_parquet('{_latest(home, 'internal') / 'lists_status.parquet'}') "
+        "where list_name = '诚信示范企业'").fetchall()
+    assert suspended == [("suspended",)]
+
+    # Nothing new, as_of later: windows and terms run out (time alone re-decides subjects) ...
+    rules = twin_pass(home, tmp_path, "later", AS_OF + timedelta(days=400), monkeypatch)
+    assert rules["scope_subjects"] > 0
+    # ... and earlier again.
+    twin_pass(home, tmp_path, "earlier", AS_OF - timedelta(days=300), monkeypatch)
+    # Nothing new, same as_of: nothing is re-decided and no public row changes.
+    rules = twin_pass(home, tmp_path, "again", AS_OF - timedelta(days=300), monkeypatch)
+    assert rules["scope_subjects"] == 0
+    assert _rows(_latest(home, "public") / "changes.parquet", False) == []
+
+
+def test_scoped_daily_batch_of_a_demo_city(tmp_path, monkeypatch, always_scoped):
+    from pipelines.demo.generate import generate
+
+    home = Home.resolve(tmp_path / "home")
+    generate(home.root, 3_000, AS_OF, seed=3)
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 7, tzinfo=UTC))
+    daily = tmp_path / "daily"
+    generate(daily, 600, AS_OF + timedelta(days=30), seed=4)
+    for p in sorted((daily / "inbox").rglob("*.*")):
+        shutil.copy(p, home.inbox / p.parent.name / f"{p.stem}_daily{p.suffix}")
+    twin_pass(home, tmp_path, "daily", AS_OF + timedelta(days=30), monkeypatch)
+
+
+def test_the_rules_build_only_on_a_version_they_wrote(tmp_path, monkeypatch):
+    home = Home.resolve(tmp_path / "home")
+    for record_type, dept in FIXTURE_DEPARTMENTS.items():
+        shutil.copy(FIXTURES / f"{record_type}.csv", home.inbox / dept / f"{record_type}_2025-11.csv")
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 7, tzinfo=UTC))
+    # A scope above the share cap: re-deciding every subject costs less than assembling.
+    monkeypatch.setattr(scope, "MAX_SCOPE_SHARE", 0.0)
+    capped = run_pass(home, AS_OF + timedelta(days=1), now=datetime(2026, 11, 25, 8, tzinfo=UTC))
+    assert capped.rules and capped.rules.mode == "full" and capped.rules.reason.endswith("subjects in scope")
+    monkeypatch.setattr(scope, "MAX_SCOPE_SHARE", 1.0)
+    # Other rules (as after an upgrade) build on nothing they did not write, and the next version is theirs ...
+    real = scope.fingerprint
+    with monkeypatch.context() as m:
+        m.setattr(scope, "fingerprint", lambda: "other rules")
+        other = run_pass(home, AS_OF, now=datetime(2026, 11, 25, 9, tzinfo=UTC))
+    assert other.rules and other.rules.reason == "the previous version was written by other rules"
+    back = run_pass(home, AS_OF, now=datetime(2026, 11, 25, 10, tzinfo=UTC))
+    assert back.rules and back.rules.reason == "the previous version was written by other rules"
+    assert scope.fingerprint is real
+    # ... then the same rules again, nothing new, the same as_of: scoped on no subject at all.
+    same = run_pass(home, AS_OF, now=datetime(2026, 11, 25, 11, tzinfo=UTC))
+    assert same.rules and same.rules.mode == "scoped" and same.rules.scope_subjects == 0
+    assert _rows(_latest(home, "public") / "changes.parquet", False) == []
