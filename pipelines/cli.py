@@ -58,6 +58,9 @@ def print_summary(home: Home, summary) -> None:
     console.print(table)
     for b in summary.rejected_files:
         console.print(f"[red]rejected file[/] {b.department}/{b.file_name}: {b.reason}")
+    if summary.rules:
+        console.print(f"rules evaluated {'on the changed subjects only' if summary.rules.scoped else 'in full'}: "
+                      f"{summary.rules.reason}")
     if summary.public:
         console.print(f"[bold green]published[/] version {summary.public.version}")
         console.print(f"  public exports:   {summary.public.path}")

@@ -23,6 +23,7 @@ from pipelines.publish.contract import (
     PUBLIC_FILES,
     SCHEMA_VERSION,
     STATUS_FILES,
+    PublicFile,
     StatusFile,
     column_label,
 )
@@ -76,19 +77,27 @@ def _file_entry(con: duckdb.DuckDBPyConnection, path: Path, name: str | None = N
     return entry
 
 
+def _public_rows(pf: PublicFile) -> str:
+    """The rows of a public file the rules decided in this pass (all of them unless the rules were scoped)."""
+    return (f"select {', '.join(q(c) for c in pf.all_columns)} from {pf.mart} "
+            f"where {pf.where} and hidden_reason is null")
+
+
 def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | None, scoped: bool = False) -> str:
     """changes.parquet: add/update/delete per public file from the previous version to this one.
 
-    scoped: the rules re-decided only the records in their marts (every other row was copied from prev_dir),
-    so only those records are compared."""
+    scoped: the rules re-decided only the records in their marts (every other row was copied from prev_dir), so
+    only those records are compared: their new rows straight from the mart, their old ones from prev_dir."""
     parts = []
     for pf in PUBLIC_FILES:
         new = f"read_parquet({lit(str(new_dir / pf.name))})"
-        only = f" semi join (select record_id from {pf.mart}) as s using (record_id)" if scoped else ""
         if not (prev_dir and (prev_dir / pf.name).exists()):   # the first version: every row is an add
             parts.append(f"select 'add' as op, {lit(pf.name)} as file, record_id, null::varchar as reason from {new}")
             continue
         old = f"read_parquet({lit(str(prev_dir / pf.name))})"
+        if scoped:
+            new = f"({_public_rows(pf)})"
+            old = f"(select * from {old} semi join (select record_id from {pf.mart}) as s using (record_id))"
         reasons = " ".join(f"when {lit(k)} then {lit(v)}" for k, v in DELETE_REASONS.items())
         parts.append(f"""
             select
@@ -96,8 +105,8 @@ def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | Non
                 {lit(pf.name)} as file,
                 coalesce(n.record_id, o.record_id) as record_id,
                 case when n.record_id is null then case m.hidden_reason {reasons} else 'corrected' end end as reason
-            from (select record_id, hash(t) as h from {new} as t{only}) as n
-            full outer join (select record_id, hash(t) as h from {old} as t{only}) as o using (record_id)
+            from (select record_id, hash(t) as h from {new} as t) as n
+            full outer join (select record_id, hash(t) as h from {old} as t) as o using (record_id)
             left join (select record_id, hidden_reason from {pf.mart} where {pf.where}) as m
                 on m.record_id = coalesce(n.record_id, o.record_id)
             where n.h is distinct from o.h""")
@@ -316,8 +325,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     files, rows = [], {}
     hasher = SideWork("publish-sha256")   # sha256 of each written file while DuckDB writes the next
     for pf in PUBLIC_FILES:
-        cols = ", ".join(q(c) for c in pf.all_columns)
-        rows_sql = f"select {cols} from {pf.mart} where {pf.where} and hidden_reason is null"
+        rows_sql = _public_rows(pf)
         if scoped:   # the previous rows of every record the rules did not re-decide
             rows_sql += (f" union all select p.* from read_parquet({lit(str(scoped.public_dir / pf.name))}) as p "
                          f"anti join {pf.mart} as m on m.record_id = p.record_id")

@@ -141,7 +141,7 @@ def define_scope(con: duckdb.DuckDBPyConnection, as_of: date, prev: Previous) ->
         elif con.sql(f"select count(*) from {hist} where version_seq > {since}").fetchall()[0][0]:
             debts_moved = True
     if debts_moved and table_exists(con, "debt_ledger_history"):   # a debtor's grade follows its overdue debts
-        keys.append("select debtor_uscc from debt_ledger_history")
+        keys.append("select debtor_uscc as subject_key from debt_ledger_history")
     if con.sql("select count(*) from duckdb_tables() where temporary and table_name = 'affected_subjects'"
                ).fetchall()[0][0]:
         keys.append("select subject_key from affected_subjects")
