@@ -692,6 +692,7 @@ def _incremental(run: Runner, args, work: Path, main_home: Path) -> list[dict]:
         if n == max(sizes):   # the same daily pass with every subject's rules evaluated, side by side
             twin = work / f"city_{n}_full_rules"
             shutil.copytree(home, twin)
+            os.sync()   # the copy's dirty pages reach the disk before either daily pass is timed
             item["daily_pass_full_rules"] = run(
                 "ours", {"home": str(twin), "as_of": _next_day(args.as_of), "env": {"CREDIT_RULES_FULL": "1"},
                          "duckdb_memory_limit": args.duckdb_memory_limit},
