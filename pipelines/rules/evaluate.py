@@ -20,6 +20,7 @@ from pipelines.rules.scope import (
     assemble,
     define_scope,
     drop_shadows,
+    reset,
     shadow_inputs,
 )
 from pipelines.validate.sql import WAREHOUSE_DIR, run
@@ -63,6 +64,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date, previous: Previous | s
     (scope.previous_versions), over the subjects whose answer can have changed since (pipelines/rules/scope.py)."""
     load_reference_tables(con)
     run(con, f"set variable as_of = date '{as_of.isoformat()}'")
+    reset(con)
     if not isinstance(previous, Previous):
         _run_models(con, MODELS)
         return RuleRun("full", previous or "no previous version given")

@@ -190,6 +190,15 @@ def assemblable(con: duckdb.DuckDBPyConnection, prev: Previous) -> str | None:
     return None
 
 
+def reset(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what an earlier scoped evaluation on this connection left (the models create tables of these names)."""
+    views = {r[0] for r in con.sql("select view_name from duckdb_views() where temporary").fetchall()}
+    for table in ASSEMBLED:
+        if table in views:
+            run(con, f"drop view temp.main.{table}")
+        run(con, f"drop table if exists temp.main.{table}__scope")
+
+
 def assemble(con: duckdb.DuckDBPyConnection, prev: Previous) -> None:
     """Each ASSEMBLED table becomes a view: the scope's rows, then every other subject's previous rows."""
     for table, order in ASSEMBLED.items():

@@ -150,3 +150,24 @@ def test_the_rules_build_only_on_a_version_they_wrote(tmp_path, monkeypatch):
     same = run_pass(home, AS_OF, now=datetime(2026, 11, 25, 11, tzinfo=UTC))
     assert same.rules and same.rules.mode == "scoped" and same.rules.scope_subjects == 0
     assert _rows(_latest(home, "public") / "changes.parquet", False) == []
+
+
+def test_the_rules_run_again_on_one_connection_either_way(tmp_path, always_scoped):
+    from pipelines.merge.warehouse import open_warehouse
+    from pipelines.rules.evaluate import evaluate
+    from pipelines.rules.scope import previous_versions
+
+    home = Home.resolve(tmp_path / "home")
+    for record_type, dept in FIXTURE_DEPARTMENTS.items():
+        shutil.copy(FIXTURES / f"{record_type}.csv", home.inbox / dept / f"{record_type}_2025-11.csv")
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 7, tzinfo=UTC))
+    con = open_warehouse(home)
+    try:
+        grades = []
+        for previous in (previous_versions(home), None, previous_versions(home)):
+            rules = evaluate(con, AS_OF + timedelta(days=200), previous)
+            assert rules.mode == ("scoped" if previous else "full")
+            grades.append(sorted(con.sql("select subject_key, grade, reasons from subject_grades").fetchall()))
+    finally:
+        con.close()
+    assert grades[0] == grades[1] == grades[2] and len(grades[0]) >= 5
