@@ -123,6 +123,8 @@ def define_scope(con: duckdb.DuckDBPyConnection, as_of: date, prev: Previous) ->
     from pipelines.publish.contract import STATUS_FILES
     from pipelines.publish.exports import history_parts
 
+    if con.sql("select getvariable('subjects_full_build')").fetchall()[0][0]:
+        return "the merge rebuilt the subject master"   # every subject's name and identifiers may have changed
     parts = history_parts(prev.internal_files)
     keys = []
     debts_moved = as_of != prev.as_of

@@ -150,6 +150,12 @@ def test_the_rules_build_only_on_a_version_they_wrote(tmp_path, monkeypatch):
     same = run_pass(home, AS_OF, now=datetime(2026, 11, 25, 11, tzinfo=UTC))
     assert same.rules and same.rules.mode == "scoped" and same.rules.scope_subjects == 0
     assert _rows(_latest(home, "public") / "changes.parquet", False) == []
+    # A merge that rebuilt the subject master (a warehouse from before subject_rows): every subject again.
+    con = duckdb.connect(str(home.warehouse))
+    con.sql("drop table subject_rows")
+    con.close()
+    rebuilt = run_pass(home, AS_OF, now=datetime(2026, 11, 25, 12, tzinfo=UTC))
+    assert rebuilt.rules and rebuilt.rules.reason == "the merge rebuilt the subject master"
 
 
 def test_the_rules_run_again_on_one_connection_either_way(tmp_path, always_scoped):
