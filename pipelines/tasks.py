@@ -6,6 +6,7 @@ merge_and_publish is the only writer of the DuckDB warehouse (run it in a one-sl
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 
 from pipelines.catalog import load_catalog
@@ -13,6 +14,8 @@ from pipelines.home import Home
 from pipelines.ingest.files import collect_department
 from pipelines.run import PassSummary, merge_and_publish, validate_pending
 from pipelines.validate import feedback
+
+log = logging.getLogger(__name__)
 
 
 def department_codes() -> list[str]:
@@ -60,6 +63,8 @@ def merge_and_publish_task(home_dir: str, as_of: str, run_id: str, run_after: da
     home = Home.resolve(home_dir)
     summary = PassSummary(date.fromisoformat(as_of))
     merge_and_publish(home, summary.as_of, run_after, summary, lambda *_: None, run_version(run_id, run_after))
-    assert summary.public
+    assert summary.public and summary.rules
+    log.info("rules evaluated %s: %s", summary.rules.mode, summary.rules.reason)
     return {"version": summary.public.version, "public_rows": summary.public.rows,
-            "public_path": str(summary.public.path)}
+            "public_path": str(summary.public.path), "rules": summary.rules.mode,
+            "rules_reason": summary.rules.reason}

@@ -177,3 +177,14 @@ def test_the_rules_run_again_on_one_connection_either_way(tmp_path, always_scope
     finally:
         con.close()
     assert grades[0] == grades[1] == grades[2] and len(grades[0]) >= 5
+
+
+def test_the_publish_task_reports_how_the_rules_ran(tmp_path, always_scoped):
+    from pipelines.tasks import merge_and_publish_task
+
+    home = Home.resolve(tmp_path / "home")
+    for record_type, dept in FIXTURE_DEPARTMENTS.items():
+        shutil.copy(FIXTURES / f"{record_type}.csv", home.inbox / dept / f"{record_type}_2025-11.csv")
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 7, tzinfo=UTC))
+    out = merge_and_publish_task(str(home.root), AS_OF.isoformat(), "manual__1", datetime(2026, 11, 25, 8, tzinfo=UTC))
+    assert out["rules"] == "scoped" and out["rules_reason"].startswith("0 subjects re-evaluated")
