@@ -27,7 +27,7 @@ from pipelines.publish.contract import (
     StatusFile,
     column_label,
 )
-from pipelines.rules.scope import RuleRun
+from pipelines.rules.scope import RuleRun, outside_scope
 from pipelines.validate.sql import connect, lit, q, run
 
 INTERNAL_TABLES = ("subjects", "subject_names", "subject_links", "subject_departments", "batches", "list_memberships",
@@ -231,8 +231,7 @@ def status_query(con: duckdb.DuckDBPyConnection, sf: StatusFile, previous: Path 
     cols = ", ".join(q(c) for c in sf.columns)
     if previous is None:
         return f"select {cols} from {sf.mart}"
-    return (f"select {cols} from {sf.mart} union all select p.* from read_parquet({lit(str(previous / sf.name))}) as p "
-            f"anti join rule_scope as s on s.subject_key = p.subject_key where p.subject_key is not null")
+    return f"select {cols} from {sf.mart} union all {outside_scope(previous / sf.name)}"
 
 
 def status_relation(con: duckdb.DuckDBPyConnection, version_dir: Path, sf: StatusFile) -> str:

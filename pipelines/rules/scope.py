@@ -144,14 +144,12 @@ def define_scope(con: duckdb.DuckDBPyConnection, as_of: date, prev: Previous) ->
             debts_moved = True
     if debts_moved and table_exists(con, "debt_ledger_history"):   # a debtor's grade follows its overdue debts
         keys.append("select debtor_uscc as subject_key from debt_ledger_history")
-    if con.sql("select count(*) from duckdb_tables() where temporary and table_name = 'affected_subjects'"
-               ).fetchall()[0][0]:
+    if table_exists(con, "affected_subjects"):   # the merge ran on this connection
         keys.append("select subject_key from affected_subjects")
     if as_of != prev.as_of:
         lo, hi = sorted((as_of, prev.as_of))
         between = f"between date {lit(lo.isoformat())} and date {lit(hi.isoformat())}"
-        sources = [rt.code for rt in load_catalog().record_types.values() if rt.has_subject]
-        sources += [f"read_parquet({lit(str(prev.internal_dir / sf.name))})" for sf in STATUS_FILES]
+        sources = _subject_types() + [f"read_parquet({lit(str(prev.internal_dir / sf.name))})" for sf in STATUS_FILES]
         for src in sources:
             dates = [c[0] for c in con.sql(f"describe select * from {src}").fetchall() if c[1] == "DATE"]
             if dates:
@@ -166,10 +164,22 @@ def define_scope(con: duckdb.DuckDBPyConnection, as_of: date, prev: Previous) ->
     return None
 
 
+def _subject_types() -> list[str]:
+    """The record types about one subject each (their current views carry subject_key)."""
+    return [rt.code for rt in load_catalog().record_types.values() if rt.has_subject]
+
+
+def outside_scope(previous_file: Path) -> str:
+    """The rows of a previous export file (with subject_key) about the subjects the rules did not re-decide.
+    Rows without a subject are always re-decided (the shadowed inputs keep them)."""
+    return (f"select p.* from read_parquet({lit(str(previous_file))}) as p "
+            f"anti join rule_scope as s on s.subject_key = p.subject_key where p.subject_key is not null")
+
+
 def shadow_inputs(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Temp views that hide every record outside rule_scope from the rule models (they resolve temp first)."""
     db = con.sql("select current_database()").fetchall()[0][0]
-    names = [rt.code for rt in load_catalog().record_types.values() if rt.has_subject] + ["subjects"]
+    names = _subject_types() + ["subjects"]
     for name in names:
         run(con, f"create or replace temp view {name} as select * from {q(db)}.main.{name} "
                  f"where subject_key is null or subject_key in (select subject_key from rule_scope)")
@@ -208,6 +218,4 @@ def assemble(con: duckdb.DuckDBPyConnection, prev: Previous) -> None:
         run(con, f"""create or replace temp view {table} as
             select * from {table}__scope
             union all
-            select p.* from read_parquet({lit(str(prev.internal_dir / f'{table}.parquet'))}) as p
-            anti join rule_scope as s on s.subject_key = p.subject_key
-            where p.subject_key is not null""" + (f" order by {order}" if order else ""))
+            {outside_scope(prev.internal_dir / f"{table}.parquet")}""" + (f" order by {order}" if order else ""))
