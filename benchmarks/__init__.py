@@ -4,6 +4,9 @@
 start it resets the kernel's high-water mark (`echo 5 > /proc/self/clear_refs`) and at the end reads
 `VmHWM` from /proc/self/status. Where the kernel refuses the reset, a sampling thread (every 5 ms) stands in.
 Stages are contiguous from the worker's start, so the process peak is the largest stage peak.
+Processes the worker starts (the pass's GX worker) count too: a thread samples the RSS of the worker and all
+its descendants every 10 ms while any exist, and a stage's peak is the larger of its own high-water mark and
+that sum; their CPU time counts once they have exited.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ def _io() -> tuple[int, int]:
         return 0, 0
 
 
+def _cpu(t: os.times_result) -> float:
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def _reset_hwm() -> bool:
     try:
         _CLEAR_REFS.write_text("5")
@@ -54,18 +61,47 @@ class StageFigures:
     calls: int = 0                # how many times the stage was entered (the baseline loops per record type)
 
 
-class _Sampler(threading.Thread):
-    """Fallback when VmHWM cannot be reset: poll VmRSS."""
+def _descendants(pid: str = "self") -> list[str]:
+    out: list[str] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids = children.read_text().split()
+        except OSError:
+            continue
+        for kid in kids:
+            out += [kid, *_descendants(kid)]
+    return out
 
-    def __init__(self) -> None:
+
+def _rss_kb(pid: str = "self") -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class _Sampler(threading.Thread):
+    """Polls RSS: this process's alone (the fallback when VmHWM cannot be reset, every 5 ms) or, with tree,
+    this process's plus its descendants' while it has any (every 10 ms; 0 while it has none)."""
+
+    def __init__(self, tree: bool = False) -> None:
         super().__init__(daemon=True)
-        self.peak = 0
+        self.peak, self.tree = 0, tree
         self.stop = threading.Event()
 
+    def take(self) -> int:
+        peak, self.peak = self.peak, 0
+        return peak
+
     def run(self) -> None:
-        while not self.stop.is_set():
-            self.peak = max(self.peak, _status_kb("VmRSS"))
-            time.sleep(0.005)
+        while not self.stop.wait(0.01 if self.tree else 0.005):
+            if not self.tree:
+                self.peak = max(self.peak, _rss_kb())
+            elif kids := _descendants():
+                self.peak = max(self.peak, _rss_kb() + sum(_rss_kb(k) for k in kids))
 
 
 @dataclass
@@ -76,17 +112,22 @@ class Meter:
     profile_dir: Path | None = None        # cProfile each stage into <profile_dir>/<stage>.prof
     _open: tuple | None = None
     _sampler: _Sampler | None = None
+    _tree: _Sampler | None = None
     _profiles: dict = field(default_factory=dict)
 
     def begin(self, name: str) -> None:
         if self._open:
             self.end()
+        if self._tree is None:
+            self._tree = _Sampler(tree=True)
+            self._tree.start()
+        self._tree.take()
         if not _reset_hwm():
             self.exact_peaks = False
             self._sampler = _Sampler()
             self._sampler.start()
         t = os.times()
-        self._open = (name, time.perf_counter(), t.user + t.system, _io())
+        self._open = (name, time.perf_counter(), _cpu(t), _io())
         if self.profile_dir is not None:
             import cProfile
 
@@ -104,7 +145,7 @@ class Meter:
         if self._sampler:
             self._sampler.stop.set()
             self._sampler.join()
-            peak_kb = max(self._sampler.peak, _status_kb("VmRSS"))
+            peak_kb = max(self._sampler.peak, _rss_kb())
             self._sampler = None
         else:
             peak_kb = _status_kb("VmHWM")
@@ -113,8 +154,10 @@ class Meter:
         if s is None:
             s = self.stages[name] = StageFigures(name)
             self.order.append(name)
+        if self._tree is not None:
+            peak_kb = max(peak_kb, self._tree.take())
         s.wall_s += wall
-        s.cpu_s += (t.user + t.system) - cpu0
+        s.cpu_s += _cpu(t) - cpu0
         s.peak_rss_mb = max(s.peak_rss_mb, peak_kb / 1024)
         s.read_mb += (r1 - r0) / 1e6
         s.written_mb += (w1 - w0) / 1e6

@@ -33,7 +33,7 @@ OUR_STAGES: list[tuple[str, list[str], str | None]] = [
     ("validate (校验), all of it", ["validate", "gx_check", "data_docs"], "validate"),
     ("  batches: SQL flags, split, type (+ side thread: feedback, GX)", ["validate"], None),
     ("  side thread left after the SQL: feedback + GX cross-check", ["gx_check"], None),
-    ("  GX Data Docs left to wait for after the publish (side thread)", ["data_docs"], None),
+    ("  GX Data Docs (in the GX worker process, before the merge)", ["data_docs"], None),
     ("merge (入库)", ["merge"], "merge"),
     ("rules (规则)", ["rules"], None),
     ("publish (发布)", ["publish"], "write"),
@@ -190,7 +190,7 @@ def _hook_validation_steps(meter: Meter) -> None:
     pipeline no longer has is simply not split out."""
     import pipelines.run as runmod
 
-    for attr, stage in (("finish_side_work", "gx_check"), ("finish_docs", "data_docs")):
+    for attr, stage in (("finish_side_work", "gx_check"), ("render_data_docs", "data_docs")):
         original = getattr(runmod, attr, None)
         if original is None:
             continue
@@ -211,8 +211,6 @@ def _w_ours(spec: dict, meter: Meter) -> dict:
     as_of = dt.date.fromisoformat(spec["as_of"])
     os.environ.update(spec.get("env") or {})
     with meter.stage("startup"):
-        import pipelines.run as runmod
-        from pipelines.background import SideWork
         from pipelines.home import Home
         from pipelines.run import PassSummary, collect, merge_and_publish, validate_pending
 
@@ -236,12 +234,13 @@ def _w_ours(spec: dict, meter: Meter) -> dict:
     if spec.get("drop_inbox"):   # landed files are never read from the inbox again: free the disk for 60M
         shutil.rmtree(home.inbox, ignore_errors=True)
     meter.begin("validate")
-    docs = SideWork()   # as run_pass: Data Docs render on a side thread during merge, rules and publish
-    validate_pending(home, as_of, summary, progress, docs=docs)
+    docs_errors: list[Exception] = []   # as run_pass: raised after the publish
+    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors)
     meter.begin("merge")
     merge_and_publish(home, as_of, dt.datetime.now(dt.UTC), summary, progress)
-    runmod.finish_docs(docs)   # looked up now: hooked as the data_docs stage
     meter.end()
+    if docs_errors:
+        raise docs_errors[0]
     meter.dump_profiles()
     wh = home.warehouse
     out = {
@@ -519,7 +518,7 @@ def markdown(r: dict) -> str:
         L += [f"## Incremental: a daily batch of {r['daily']:,} generated rows into a warehouse of N rows", "",
               f"The daily pass runs the next day (as_of {_next_day(r['as_of'])}) after the full pass at N "
               f"(as_of {r['as_of']}).", "",
-              "| warehouse N | daily pass s | collect | validate | side wait | docs wait | merge | rules | publish | "
+              "| warehouse N | daily pass s | collect | validate | side wait | docs | merge | rules | publish | "
               "peak RSS MB | warehouse MB | full pass at N (setup) s |", "|---:|" * 1 + "---:|" * 11]
         for it in inc:
             d = it["daily_pass"]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from pipelines.background import SideWork
+from pipelines.background import GxProcess, SideWork
 from pipelines.home import Home
 from pipelines.ingest.files import Batch, collect_department, departments_in_inbox, load_batches
 from pipelines.merge.warehouse import merge, open_warehouse
@@ -15,7 +15,7 @@ from pipelines.rules.evaluate import evaluate
 from pipelines.rules.scope import RuleRun, previous_versions
 from pipelines.validate import feedback
 from pipelines.validate.batch import BatchValidation, cross_check_type, validate_batches
-from pipelines.validate.gx_runner import build_data_docs
+from pipelines.validate.gx_runner import build_data_docs, warm_up
 from pipelines.validate.sql import connect, lit
 
 Progress = Callable[[str, int, int], None]
@@ -69,11 +69,14 @@ def collect(home: Home, summary: PassSummary, progress: Progress) -> None:
 
 
 def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Progress,
-                     department: str | None = None, docs: SideWork | None = None) -> None:
-    """Validate every landed batch (of one department, or all) that has no validation result yet.
+                     department: str | None = None, docs_errors: list[Exception] | None = None) -> None:
+    """Validate every landed batch (of one department, or all) that has no validation result yet, then
+    render the GX Data Docs of the new results.
 
-    The GX Data Docs of the new results are rendered before returning or, given docs (a side thread the
-    caller waits for), while the caller goes on: they are a report and gate nothing.
+    GX (the cross-checks and the Data Docs) runs in a worker process that exits before this returns, so
+    the memory it took is given back before the warehouse steps fill DuckDB's buffer pool. The Data Docs are
+    a report and gate nothing: given docs_errors, a failure to render them is appended there (for the
+    caller to raise once its own work stands) instead of raised.
     """
     batches = load_batches(home)
     summary.batches = batches
@@ -84,33 +87,49 @@ def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Pr
     for b in sorted(todo, key=lambda b: (b.landed_at, b.file_name)):
         by_type.setdefault(b.record_type or "", []).append(b)
     results: list[BatchValidation] = []
-    # GX must agree with the SQL flags before any batch counts as validated (then merge takes it). The
-    # cross-check and the feedback workbooks run on a side thread while DuckDB validates the next type.
+    # GX must agree with the SQL flags before any batch counts as validated (then merge takes it).
     run_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{department or 'all'}"
-    side = SideWork()
+    # The feedback workbooks go to one side thread, the GX cross-checks to another that hands them to the GX
+    # worker process: Python work in two processes while DuckDB flags the next record type.
+    side, gx_side, gx = SideWork(), SideWork("gx-side"), GxProcess()
+    if todo:
+        gx_side.submit(gx.call, warm_up)   # GX's import and context, while DuckDB flags the first record type
     con = connect()
     try:
-        for record_type, group in sorted(by_type.items()):
-            done = validate_batches(home, record_type, group, as_of, con, side)
-            side.submit(cross_check_type, home, record_type, done, as_of, run_name)
-            results += done
-            progress("校验 validate", len(results), len(todo))
-    finally:
-        con.close()
-        finish_side_work(side)
-    if results:
+        try:
+            for record_type, group in sorted(by_type.items()):
+                done = validate_batches(home, record_type, group, as_of, con, side)
+                gx_side.submit(cross_check_type, home, record_type, done, as_of, run_name, gx)
+                results += done
+                progress("校验 validate", len(results), len(todo))
+        finally:
+            con.close()
+            finish_side_work(side, gx_side)
         for r in results:
             r.save(home)
-        if docs is None:
-            build_data_docs(home.validation / "results", home.validation / "docs")
-        else:
-            docs.submit(build_data_docs, home.validation / "results", home.validation / "docs")
+        if results:
+            try:
+                render_data_docs(home, gx)
+            except Exception as e:
+                if docs_errors is None:
+                    raise
+                docs_errors.append(e)
+    finally:
+        gx.close()
     summary.validations += results
 
 
-def finish_side_work(side: SideWork) -> None:
+def render_data_docs(home: Home, gx: GxProcess) -> None:
+    """The GX Data Docs site from every stored validation result (in the GX worker; a report, gating nothing)."""
+    gx.call(build_data_docs, home.validation / "results", home.validation / "docs")
+
+
+def finish_side_work(side: SideWork, gx_side: SideWork) -> None:
     """Wait for the feedback workbooks and GX cross-checks still running after the last type's SQL."""
-    side.wait()
+    try:
+        side.wait()
+    finally:
+        gx_side.wait()
 
 
 def quarantine_query(home: Home) -> str:
@@ -164,18 +183,9 @@ def run_pass(home: Home, as_of: date, progress: Progress | None = None, now: dat
     now = now or datetime.now(UTC)
     summary = PassSummary(as_of)
     collect(home, summary, progress)
-    # GX Data Docs (Python-bound) render on a side thread while DuckDB writes the warehouse and the exports.
-    docs = SideWork()
-    try:
-        validate_pending(home, as_of, summary, progress, docs=docs)
-        merge_and_publish(home, as_of, now, summary, progress)
-    except BaseException:
-        docs.wait(raise_errors=False)   # the pass's own error is the one to report
-        raise
-    finish_docs(docs)
+    docs_errors: list[Exception] = []
+    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors)
+    merge_and_publish(home, as_of, now, summary, progress)
+    if docs_errors:   # the export stands; the report's failure is still a failure
+        raise docs_errors[0]
     return summary
-
-
-def finish_docs(docs: SideWork) -> None:
-    """Wait for the Data Docs still rendering after the publish; raises if they failed (the export stands)."""
-    docs.wait()

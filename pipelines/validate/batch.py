@@ -16,16 +16,20 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from pipelines.background import SideWork
+from pipelines.background import GxProcess, SideWork
 from pipelines.catalog import load_catalog
 from pipelines.home import Home
 from pipelines.ingest.files import LINEAGE, Batch
 from pipelines.validate import feedback
 from pipelines.validate.sql import WAREHOUSE_DIR, connect, ensure_columns, flag_query, lit, q, run
 from pipelines.validate.suites import load_suite
+
+if TYPE_CHECKING:
+    from pipelines.validate.gx_runner import SuiteRun
 
 FLAG_COLUMNS = ("_rules", "_reasons", "_warn_rules", "_warn_reasons")
 # GX re-checks every row SQL flagged (up to GX_FLAGGED_ROWS per batch) and an every-k-th-row sample of
@@ -247,13 +251,13 @@ def _write_gx_sample(con: duckdb.DuckDBPyConnection, home: Home, record_type: st
     return path
 
 
-def cross_check_type(home: Home, record_type: str, group: list[BatchValidation], as_of: date,
-                     run_name: str) -> None:
-    """The GX suite of record_type over the samples of its batches in group; raises ValidationMismatch
-    unless GX finds exactly the rows the SQL flagged, rule by rule."""
+def gx_check_sample(record_type: str, paths: list[str], as_of: date, results_dir: Path,
+                    result_name: str) -> tuple[SuiteRun, dict[str, int]]:
+    """GX's verdict on the GX sample files of a record type and the SQL's counts per rule on the same rows.
+
+    Runs in the GX process (pipelines.background.GxProcess): the sample is read there, not in the caller."""
     from pipelines.validate.gx_runner import run_suite
 
-    paths = sorted({str(home.root / r.gx_sample) for r in group if r.gx_sample})
     con = connect()
     try:
         fields = [q(f) for f in load_catalog().record_types[record_type].field_names]
@@ -263,7 +267,16 @@ def cross_check_type(home: Home, record_type: str, group: list[BatchValidation],
             "select r, count(*) from (select unnest(_sql_rules) as r from sample) group by r").fetchall())
     finally:
         con.close()
-    gx = run_suite(record_type, frame, as_of, home.validation / "results", f"{run_name}-{record_type}")
+    return run_suite(record_type, frame, as_of, results_dir, result_name), sql_counts
+
+
+def cross_check_type(home: Home, record_type: str, group: list[BatchValidation], as_of: date,
+                     run_name: str, gx_process: GxProcess | None = None) -> None:
+    """The GX suite of record_type over the samples of its batches in group; raises ValidationMismatch
+    unless GX finds exactly the rows the SQL flagged, rule by rule. GX runs in gx_process if given."""
+    paths = sorted({str(home.root / r.gx_sample) for r in group if r.gx_sample})
+    args = (record_type, paths, as_of, home.validation / "results", f"{run_name}-{record_type}")
+    gx, sql_counts = gx_process.call(gx_check_sample, *args) if gx_process else gx_check_sample(*args)
     rules = {e["meta"]["rule"] for e in load_suite(record_type)["expectations"]}
     diff = {r: (sql_counts.get(r, 0), gx.unexpected_counts.get(r, 0)) for r in rules
             if sql_counts.get(r, 0) != gx.unexpected_counts.get(r, 0)}

@@ -78,6 +78,11 @@ def _ephemeral_context() -> Any:
     return context
 
 
+def warm_up() -> None:
+    """Import GX and build its context now (seconds), e.g. in the GX worker while DuckDB validates."""
+    _ephemeral_context()
+
+
 def _quiet(context: Any) -> None:
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

@@ -73,6 +73,7 @@ def test_side_thread_records_feedback_and_gx_and_a_disagreement_validates_nothin
     import pipelines.validate.gx_runner as gxmod
     from pipelines.validate.batch import ValidationMismatch
 
+    monkeypatch.setenv("CREDIT_GX_PROCESS", "0")   # GX in this process, where the patch below applies
     _two_penalty_files(home)
     for dept in ("scjg", "swjt"):
         collect_department(home, dept)
@@ -94,26 +95,31 @@ def test_side_thread_records_feedback_and_gx_and_a_disagreement_validates_nothin
         assert (home.validation / "batches" / f"{v.batch_id}.json").exists()
 
 
-def test_run_pass_renders_data_docs_beside_the_warehouse_and_reports_the_right_failure(home, monkeypatch):
+def test_run_pass_renders_data_docs_before_the_warehouse_and_reports_the_right_failure(home, monkeypatch):
     import json
-    import threading
 
     import pipelines.run as runmod
     from pipelines.run import run_pass
 
+    monkeypatch.setenv("CREDIT_GX_PROCESS", "0")   # GX in this process, where the patches below apply
     _two_penalty_files(home)
-    # Data Docs render on a side thread while merge, rules and publish run: they must be there once the pass
-    # returns, and not on the thread that wrote the warehouse.
-    threads = []
-    real_docs = runmod.build_data_docs
+    # Data Docs render once validation is done, before the warehouse steps (in the GX worker, which then
+    # exits and gives its memory back before DuckDB's buffer pool fills).
+    steps = []
+    real_docs, real_merge = runmod.build_data_docs, runmod.merge_and_publish
 
     def docs(*args):
-        threads.append(threading.current_thread().name)
+        steps.append("docs")
         return real_docs(*args)
 
+    def merge(*args, **kwargs):
+        steps.append("merge")
+        return real_merge(*args, **kwargs)
+
     monkeypatch.setattr(runmod, "build_data_docs", docs)
+    monkeypatch.setattr(runmod, "merge_and_publish", merge)
     run_pass(home, AS_OF, now=datetime(2026, 11, 25, 8, tzinfo=UTC))
-    assert threads and threads[0].startswith("validate-side")
+    assert steps == ["docs", "merge"]
     assert (home.validation / "docs" / "index.html").exists()
     first = json.loads((home.exports / "public" / "latest.json").read_text())
 

@@ -1,0 +1,97 @@
+"""The GX worker process: calls run there, answers and failures come back, and it is gone after close()."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from pipelines.background import GxProcess
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class _Unpicklable(Exception):
+    def __init__(self) -> None:
+        super().__init__("held a lock")
+        self.lock = threading.Lock()
+
+
+def raise_unpicklable() -> None:
+    raise _Unpicklable()
+
+
+def shout_and_answer(value: int) -> int:
+    print("noise on stdout from a library")
+    os.write(1, b"more noise straight to fd 1\n")
+    return value * 2
+
+
+def test_calls_run_in_a_worker_process_that_exits_on_close(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))   # pytest imports this file as test_background
+    gx = GxProcess()
+    try:
+        pid = gx.call(os.getpid)
+        assert pid != os.getpid()
+        assert gx.call(os.getpid) == pid                      # one worker for all the calls
+        assert gx.call(shout_and_answer, 21) == 42              # what the call prints never corrupts the answers
+        with pytest.raises(ValueError, match="invalid literal"):
+            gx.call(int, "not a number")                       # the worker's exception, raised here
+        with pytest.raises(RuntimeError, match="_Unpicklable: held a lock"):
+            gx.call(raise_unpicklable)                         # as text when it cannot travel
+        with pytest.raises(RuntimeError, match="cannot be sent back"):
+            gx.call(threading.Lock)
+        assert gx.call(os.getpid) == pid                       # and the worker goes on after failures
+        proc = gx._proc
+    finally:
+        gx.close()
+    assert proc is not None and proc.poll() is not None        # exited
+    assert not Path(f"/proc/{pid}").exists()
+    try:
+        assert gx.call(os.getpid) not in (pid, os.getpid())    # a later call starts a new worker
+    finally:
+        gx.close()
+
+
+def test_in_process_when_asked(monkeypatch):
+    monkeypatch.setenv("CREDIT_GX_PROCESS", "0")
+    gx = GxProcess()
+    assert gx.call(os.getpid) == os.getpid() and gx._proc is None
+
+
+def test_validation_leaves_neither_gx_nor_a_worker_in_the_pass_process(tmp_path):
+    """A real validation of a demo city: GX cross-checks every record type and renders the Data Docs, but
+    the process that goes on to the warehouse never imports GX and has no child process left."""
+    script = f"""
+import json, sys
+from pathlib import Path
+from pipelines.demo.generate import generate
+from pipelines.home import Home
+from pipelines.run import PassSummary, collect, validate_pending
+from tests.conftest import AS_OF
+home = Home.resolve({str(tmp_path / 'home')!r})
+generate(home.root, 1500, AS_OF, seed=5)
+summary = PassSummary(AS_OF)
+collect(home, summary, lambda *_: None)
+validate_pending(home, AS_OF, summary, lambda *_: None)
+children = [c for t in Path("/proc/self/task").iterdir() for c in (t / "children").read_text().split()]
+print(json.dumps({{
+    "gx_loaded": any(m == "great_expectations" or m.startswith("great_expectations.") for m in sys.modules),
+    "children": children,
+    "types": sorted({{v.record_type for v in summary.validations}}),
+    "gx_rows": min(v.gx_rows or 0 for v in summary.validations),
+    "results": [v.gx_result for v in summary.validations],
+}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["gx_loaded"] is False and got["children"] == []
+    assert len(got["types"]) == 10 and got["gx_rows"] > 0
+    home = tmp_path / "home"
+    assert all((home / r).is_file() for r in got["results"])
+    assert (home / "validation" / "docs" / "index.html").is_file()
