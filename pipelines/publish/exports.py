@@ -55,8 +55,16 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
-    run(con, f"copy ({query}) to {lit(str(path))} (format parquet, compression zstd, compression_level 1)")
+# A row group is built in memory before it is written, and DuckDB's default (122,880 rows, up to 120 MiB) is too
+# much beside the rule tables at a 1-1.25GB limit when the rows carry lists: the grade reasons of 240k subjects
+# (17.4M reasons) at 60M asked for 106 MiB at once and ran out; row groups closed at 32 MiB wrote them in 3.2 s.
+# For the internal tables the rules leave in memory; the record files keep DuckDB's row groups.
+RULE_TABLE_ROW_GROUP_BYTES = "32MB"
+
+
+def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path, row_group_bytes: str | None = None) -> None:
+    cap = f", row_group_size_bytes {lit(row_group_bytes)}" if row_group_bytes else ""
+    run(con, f"copy ({query}) to {lit(str(path))} (format parquet, compression zstd, compression_level 1{cap})")
 
 
 def _hash_into(entry: dict, path: Path) -> None:
@@ -356,7 +364,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     files, rows = [], {}
     hasher = SideWork("publish-sha256")   # sha256 of each written file while DuckDB writes the next
     for name, query in queries.items():
-        _copy(con, query, staging / name)
+        _copy(con, query, staging / name, RULE_TABLE_ROW_GROUP_BYTES)
         entry = _file_entry(con, staging / name, hasher=hasher)
         files.append(entry)
         rows[name] = entry["rows"]
