@@ -555,7 +555,7 @@ def markdown(r: dict) -> str:
 def _alt_section(r: dict, ours: dict, alt: dict, bw: float | None, bp: float | None) -> list[str]:
     """Our pass once more, same inbox and run, under another DuckDB memory limit."""
     limit = r["also_memory_limit"]
-    first = r.get("duckdb_memory_limit") or "the default (2GB)"
+    first = r.get("duckdb_memory_limit") or "the default (1GB)"
     L = [f"## Our full pass at CREDIT_DUCKDB_MEMORY_LIMIT={limit} (same inbox, same run)", ""]
     if alt.get("failed"):
         return L + [f"Did not finish: {alt['failed']} after {alt['process_wall_s']:.1f} s, peak RSS "
@@ -599,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="instead of the comparison: cProfile our pass per stage and time every SQL statement")
     ap.add_argument("--keep", action="store_true", help="keep the generated homes under --work")
     ap.add_argument("--duckdb-memory-limit", default=None,
-                    help="CREDIT_DUCKDB_MEMORY_LIMIT for our pass (e.g. 1GB; the pipeline's default is 2GB)")
+                    help="CREDIT_DUCKDB_MEMORY_LIMIT for our pass (e.g. 1GB; the pipeline's default is 1GB)")
     ap.add_argument("--also-memory-limit", default=None,
                     help="in the same run, our full pass once more on a copy of the same inbox with this "
                          "CREDIT_DUCKDB_MEMORY_LIMIT (e.g. 1GB), reported beside the first")

@@ -102,11 +102,11 @@ FAILS: dict[str, Callable[[dict, date], str]] = {
 def connect(database: str | Path = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the project's macros loaded and memory bounded.
 
-    DuckDB spills to disk past CREDIT_DUCKDB_MEMORY_LIMIT (default 2GB), so peak memory stays bounded
+    DuckDB spills to disk past CREDIT_DUCKDB_MEMORY_LIMIT (default 1GB), so peak memory stays bounded
     as data grows; spill files go to the system temp folder.
     """
     config: dict[str, str | bool | int | float | list[str]] = {
-        "memory_limit": os.environ.get("CREDIT_DUCKDB_MEMORY_LIMIT", "2GB"),
+        "memory_limit": os.environ.get("CREDIT_DUCKDB_MEMORY_LIMIT", "1GB"),
         "temp_directory": str(Path(tempfile.gettempdir()) / "credit-duckdb-spill"),
     }
     con = duckdb.connect(str(database), read_only=read_only, config=config)
