@@ -18,9 +18,8 @@ T = TypeVar("T")
 
 class SideWork:
     """One background thread for Python-side work that can run while DuckDB (native code, GIL released) goes
-    on: feedback workbooks and GX cross-checks during validation, Data Docs during the warehouse steps, file
-    hashes during publish. wait() joins it and re-raises the first failure (or, with raise_errors=False,
-    only joins it)."""
+    on: feedback workbooks and the calls to the GX worker during validation, file hashes during publish.
+    wait() joins it and re-raises the first failure."""
 
     def __init__(self, name: str = "validate-side") -> None:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
@@ -29,13 +28,10 @@ class SideWork:
     def submit(self, fn: Callable[..., object], *args: object) -> None:
         self.jobs.append(self.pool.submit(fn, *args))
 
-    def wait(self, raise_errors: bool = True) -> None:
+    def wait(self) -> None:
         try:
             for job in self.jobs:
-                if raise_errors:
-                    job.result()
-                else:
-                    job.exception()
+                job.result()
         finally:
             self.pool.shutdown(wait=True)
 
@@ -86,12 +82,6 @@ class GxProcess:
             assert proc.stdin
             proc.stdin.close()
             proc.wait()
-
-    def call_then_close(self, fn: Callable[..., T], *args: object) -> T:
-        try:
-            return self.call(fn, *args)
-        finally:
-            self.close()
 
 
 def _serve() -> None:
