@@ -36,15 +36,10 @@ from pipelines.home import Home
 from pipelines.validate.sql import WAREHOUSE_DIR, lit, q, run
 
 # Rule tables keyed by subject_key that the export carries whole (file name = table name + .parquet): on a scoped
-# pass each is the scope's rows plus the previous version's rows of every other subject, in the model's order.
-ASSEMBLED = {
-    "dishonesty_windows": None,
-    "repair_outcomes": None,
-    "list_removals_checked": None,
-    "list_memberships": None,
-    "discipline_targets": "implementing_dept, measure_code, subject_key",
-    "subject_grades": None,
-}
+# pass each is the scope's rows plus the previous version's rows of every other subject, unsorted (exported files
+# are sets; sorting that union ran DuckDB 2.0 out of memory at 1GB).
+ASSEMBLED = ("dishonesty_windows", "repair_outcomes", "list_removals_checked", "list_memberships",
+             "discipline_targets", "subject_grades")
 # Models over whole tables (not one subject): on a scoped pass they run after the assembly, over every subject.
 GLOBAL_MODELS = ("discipline_feedback_coverage", "pending_references")
 # Above this share of all subjects, evaluating everything is cheaper than scoping and assembling.
@@ -213,9 +208,9 @@ def reset(con: duckdb.DuckDBPyConnection) -> None:
 
 def assemble(con: duckdb.DuckDBPyConnection, prev: Previous) -> None:
     """Each ASSEMBLED table becomes a view: the scope's rows, then every other subject's previous rows."""
-    for table, order in ASSEMBLED.items():
+    for table in ASSEMBLED:
         run(con, f"alter table temp.main.{table} rename to {table}__scope")
         run(con, f"""create or replace temp view {table} as
             select * from {table}__scope
             union all
-            {outside_scope(prev.internal_dir / f"{table}.parquet")}""" + (f" order by {order}" if order else ""))
+            {outside_scope(prev.internal_dir / f"{table}.parquet")}""")

@@ -22,13 +22,13 @@ from tests.conftest import AS_OF, FIXTURE_DEPARTMENTS, FIXTURES
 LATER = ("repair", "list_removal", "debt_payment", "discipline_feedback")
 
 
-def _rows(path: Path, ordered: bool) -> list[tuple]:
+def _rows(path: Path) -> list[tuple]:
     con = duckdb.connect()
     try:
         rows = con.sql(f"select * from read_parquet('{path}')").fetchall()
     finally:
         con.close()
-    return rows if ordered else sorted(rows, key=repr)
+    return sorted(rows, key=repr)
 
 
 def _latest(home: Home, audience: str) -> Path:
@@ -41,10 +41,8 @@ def assert_same_exports(scoped: Home, full: Home) -> None:
         a, b = _latest(scoped, audience), _latest(full, audience)
         files = sorted(str(p.relative_to(a)) for p in a.rglob("*.parquet"))
         assert files == sorted(str(p.relative_to(b)) for p in b.rglob("*.parquet"))
-        for name in files:
-            # public files are in record_id order in both; internal ones are sets
-            ordered = audience == "public" and name != "changes.parquet"
-            assert _rows(a / name, ordered) == _rows(b / name, ordered), f"{audience}/{name} differs"
+        for name in files:   # every exported file is a set of rows
+            assert _rows(a / name) == _rows(b / name), f"{audience}/{name} differs"
 
 
 def twin_pass(home: Home, tmp_path: Path, step: str, as_of: date, monkeypatch) -> dict:
@@ -111,7 +109,7 @@ def test_scoped_passes_publish_what_a_full_evaluation_publishes(tmp_path, monkey
     # Nothing new, same as_of: nothing is re-decided and no public row changes.
     rules = twin_pass(home, tmp_path, "again", AS_OF - timedelta(days=300), monkeypatch)
     assert rules["scope_subjects"] == 0
-    assert _rows(_latest(home, "public") / "changes.parquet", False) == []
+    assert _rows(_latest(home, "public") / "changes.parquet") == []
 
 
 def test_scoped_daily_batch_of_a_demo_city(tmp_path, monkeypatch, always_scoped):
@@ -149,7 +147,7 @@ def test_the_rules_build_only_on_a_version_they_wrote(tmp_path, monkeypatch):
     # ... then the same rules again, nothing new, the same as_of: scoped on no subject at all.
     same = run_pass(home, AS_OF, now=datetime(2026, 11, 25, 11, tzinfo=UTC))
     assert same.rules and same.rules.mode == "scoped" and same.rules.scope_subjects == 0
-    assert _rows(_latest(home, "public") / "changes.parquet", False) == []
+    assert _rows(_latest(home, "public") / "changes.parquet") == []
     # A merge that rebuilt the subject master (a warehouse from before subject_rows): every subject again.
     con = duckdb.connect(str(home.warehouse))
     con.sql("drop table subject_rows")
