@@ -337,8 +337,8 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
             rows_sql += (f" union all select p.* from read_parquet({lit(str(scoped.public_dir / pf.name))}) as p "
                          f"anti join {pf.mart} as m on m.record_id = p.record_id")
         # Unsorted, like every other exported file: a public file is a set of records keyed by record_id. Sorting
-        # them cost 7.4 s of a 10M daily pass for penalties alone, and sorting the union of the re-decided rows and
-        # the previous file's ran DuckDB 2.0 out of memory at 1GB (5M and 10M, 2026-12-02).
+        # the previous penalties file alone took 7.4 s at 10M, and sorting the union of the re-decided rows and the
+        # previous file's ran DuckDB 2.0 out of memory at 1GB (daily passes at 5M and 10M, 2026-12-02).
         _copy(con, rows_sql, staging / pf.name)
         files.append(_file_entry(con, staging / pf.name, hasher=hasher))
     _copy(con, _changes(con, staging, prev_dir, scoped is not None), staging / "changes.parquet")
