@@ -36,8 +36,8 @@ from pipelines.home import Home
 from pipelines.validate.sql import WAREHOUSE_DIR, lit, q, run
 
 # Rule tables keyed by subject_key that the export carries whole (file name = table name + .parquet): on a scoped
-# pass each is the scope's rows plus the previous version's rows of every other subject, unsorted (exported files
-# are sets; sorting that union ran DuckDB 2.0 out of memory at 1GB).
+# pass each is the scope's rows plus the previous version's rows of every other subject, unsorted like the models
+# (exported files are sets; sorting that union ran DuckDB 2.0 out of memory at 1GB).
 ASSEMBLED = ("dishonesty_windows", "repair_outcomes", "list_removals_checked", "list_memberships",
              "discipline_targets", "subject_grades")
 # Models over whole tables (not one subject): on a scoped pass they run after the assembly, over every subject.
