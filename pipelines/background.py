@@ -29,8 +29,10 @@ class SideWork:
         self.jobs.append(self.pool.submit(fn, *args))
 
     def wait(self) -> None:
+        """Join the jobs submitted so far (a second wait has none left to join)."""
+        jobs, self.jobs = self.jobs, []
         try:
-            for job in self.jobs:
+            for job in jobs:
                 job.result()
         finally:
             self.pool.shutdown(wait=True)
