@@ -269,3 +269,24 @@ def test_a_corrected_resubmission_resolves_the_quarantined_row(tmp_path):
     after = {(r["file_name"], r["row_number"]) for r in internal(home, "quarantine.parquet")}
     assert ("admin_penalty_2025-11.csv", 7) not in after and ("admin_penalty_2025-11.csv", 6) in after
     assert "盘市监处罚〔2025〕121号" in {r["decision_no"] for r in public(home, "penalties.parquet")}
+
+
+def test_public_files_use_parquet_1_encodings_and_internal_files_read_back_with_pyarrow(passed):
+    """Public sites may load the files with any Parquet reader: no 2.x-only encodings there. The project's own
+    files use them (faster in DuckDB) and still read with pyarrow and pandas."""
+    import pyarrow.parquet as pq
+
+    home, _ = passed
+    for audience in ("public", "internal"):
+        latest = json.loads((home.exports / audience / "latest.json").read_text())
+        version_dir = home.exports / audience / latest["path"]
+        manifest = json.loads((version_dir / "manifest.json").read_text())
+        for f in manifest["files"]:
+            meta = pq.ParquetFile(version_dir / f["name"]).metadata
+            encodings = {e for g in range(meta.num_row_groups) for c in range(meta.num_columns)
+                         for e in meta.row_group(g).column(c).encodings}
+            if audience == "public":
+                assert not {e for e in encodings if e.startswith("DELTA") or e == "BYTE_STREAM_SPLIT"}, f["name"]
+            assert pq.read_table(version_dir / f["name"]).num_rows == f["rows"], f["name"]
+    status = internal(home, "penalties_status.parquet")
+    assert status and {"record_id", "hidden_reason"} <= status[0].keys()

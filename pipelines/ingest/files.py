@@ -22,6 +22,7 @@ import duckdb
 
 from pipelines.catalog import load_catalog
 from pipelines.home import Home
+from pipelines.validate.sql import PARQUET
 
 CHUNK = 16 << 20
 SUFFIXES = {".csv", ".xlsx"}
@@ -244,7 +245,7 @@ def _land_csv(home: Home, batch: Batch, source: Path, con: duckdb.DuckDBPyConnec
                 f"copy (select {_sql_str(batch.batch_id)} as _batch_id, "
                 f"{_sql_str(batch.department)} as _department, {_sql_str(batch.file_name)} as _file_name, "
                 f"row_number() over () as _row_number, {cells} from {scan(ragged)}) "
-                f"to {_sql_str(str(tmp))} (format parquet, compression zstd, compression_level 1)"
+                f"to {_sql_str(str(tmp))} ({PARQUET})"
             ).fetchall()
             break
         except duckdb.Error as exc:

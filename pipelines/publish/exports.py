@@ -28,7 +28,7 @@ from pipelines.publish.contract import (
     column_label,
 )
 from pipelines.rules.scope import RuleRun, outside_scope
-from pipelines.validate.sql import connect, lit, q, run
+from pipelines.validate.sql import PARQUET, PUBLIC_PARQUET, connect, lit, q, run
 
 INTERNAL_TABLES = ("subjects", "subject_names", "subject_links", "subject_departments", "batches", "list_memberships",
                    "repair_outcomes", "list_removals_checked", "dishonesty_windows")
@@ -62,9 +62,10 @@ def _sha256(path: Path) -> str:
 RULE_TABLE_ROW_GROUP_BYTES = "32MB"
 
 
-def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path, row_group_bytes: str | None = None) -> None:
+def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path, row_group_bytes: str | None = None,
+          public: bool = False) -> None:
     cap = f", row_group_size_bytes {lit(row_group_bytes)}" if row_group_bytes else ""
-    run(con, f"copy ({query}) to {lit(str(path))} (format parquet, compression zstd, compression_level 1{cap})")
+    run(con, f"copy ({query}) to {lit(str(path))} ({PUBLIC_PARQUET if public else PARQUET}{cap})")
 
 
 def _hash_into(entry: dict, path: Path) -> None:
@@ -339,9 +340,9 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
         # Unsorted, like every other exported file: a public file is a set of records keyed by record_id. Sorting
         # the previous penalties file alone took 7.4 s at 10M, and sorting the union of the re-decided rows and the
         # previous file's ran DuckDB 2.0 out of memory at 1GB (daily passes at 5M and 10M, 2026-12-02).
-        _copy(con, rows_sql, staging / pf.name)
+        _copy(con, rows_sql, staging / pf.name, public=True)
         files.append(_file_entry(con, staging / pf.name, hasher=hasher))
-    _copy(con, _changes(con, staging, prev_dir, scoped is not None), staging / "changes.parquet")
+    _copy(con, _changes(con, staging, prev_dir, scoped is not None), staging / "changes.parquet", public=True)
     files.append(_file_entry(con, staging / "changes.parquet", hasher=hasher))
     hasher.wait()
     rows = {e["name"]: e["rows"] for e in files}

@@ -25,7 +25,7 @@ from pipelines.catalog import load_catalog
 from pipelines.home import Home
 from pipelines.ingest.files import LINEAGE, Batch
 from pipelines.validate import feedback
-from pipelines.validate.sql import WAREHOUSE_DIR, connect, ensure_columns, flag_query, lit, q, run
+from pipelines.validate.sql import PARQUET, WAREHOUSE_DIR, connect, ensure_columns, flag_query, lit, q, run
 from pipelines.validate.suites import load_suite
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: 
         staged = staged_file(home, rt.code, [b.batch_id for b in batches])
         staged.parent.mkdir(parents=True, exist_ok=True)
         run(con, f"copy (select * exclude ({', '.join(FLAG_COLUMNS)}) from typed) to {lit(str(staged))} "
-                 "(format parquet, compression zstd, compression_level 1)")
+                 f"({PARQUET})")
         _write_held_back(con, home, rt.code, list(rt.field_names), batches)
         results = _batch_counts(con, rt.code, batches)
         sample = str(_write_gx_sample(con, home, rt.code, batches).relative_to(home.root))
