@@ -62,8 +62,14 @@ class StageFigures:
 
 
 def _descendants(pid: str = "self") -> list[str]:
+    """The process ids below pid now; a process that exits while it is listed is left out (never raises:
+    the sampler thread calling this must outlive every child process of the pass)."""
     out: list[str] = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").glob("*/children"))
+    except OSError:   # pid exited between its parent's listing and this one
+        return out
+    for children in tasks:
         try:
             kids = children.read_text().split()
         except OSError:

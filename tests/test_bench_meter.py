@@ -19,3 +19,37 @@ def test_a_stage_peak_includes_its_child_processes():
     alone, with_child = meter.stages["alone"].peak_rss_mb, meter.stages["with a child"].peak_rss_mb
     assert with_child > alone + 250                  # the child's 300 MB (touched, so resident) counted
     assert meter.stages["with a child"].cpu_s > 0    # and its CPU time, once it exited
+
+
+def test_the_sampler_outlives_short_lived_children():
+    """Processes that exit while the sampler lists them (here: hundreds of them) neither stop it nor raise:
+    a later child's memory is still counted."""
+    meter = Meter()
+    meter.begin("churn")
+    for _ in range(200):
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+    assert meter._tree is not None and meter._tree.is_alive()
+    meter.begin("then a big child")
+    subprocess.run([sys.executable, "-c", CHILD], check=True)
+    meter.end()
+    assert meter._tree.is_alive()
+    assert meter.stages["then a big child"].peak_rss_mb > meter.stages["churn"].peak_rss_mb + 250
+
+
+def test_a_child_that_exits_while_it_is_listed_is_left_out(monkeypatch):
+    import benchmarks
+
+    real = benchmarks.Path.glob
+
+    def glob(self, pattern):   # every child's /proc entry vanishes between the listing and the scan
+        if str(self) != "/proc/self/task":
+            raise FileNotFoundError(self)
+        return real(self, pattern)
+
+    monkeypatch.setattr(benchmarks.Path, "glob", glob)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        assert benchmarks._descendants() == [str(child.pid)]
+    finally:
+        child.kill()
+        child.wait()
