@@ -212,7 +212,7 @@ def _w_ours(spec: dict, meter: Meter) -> dict:
     os.environ.update(spec.get("env") or {})
     with meter.stage("startup"):
         from pipelines.home import Home
-        from pipelines.run import PassSummary, collect, merge_and_publish, start_gx, validate_pending
+        from pipelines.run import PassSummary, collect, merge_and_publish, validate_pending
 
         home = Home.resolve(spec["home"])
     if spec.get("profile"):
@@ -230,17 +230,12 @@ def _w_ours(spec: dict, meter: Meter) -> dict:
             meter.end()
 
     meter.begin("collect")
-    gx = start_gx(home)   # as run_pass: GX warms up in its process while the files land
-    try:
-        collect(home, summary, progress)
-    except BaseException:
-        gx.close()
-        raise
+    collect(home, summary, progress)
     if spec.get("drop_inbox"):   # landed files are never read from the inbox again: free the disk for 60M
         shutil.rmtree(home.inbox, ignore_errors=True)
     meter.begin("validate")
     docs_errors: list[Exception] = []   # as run_pass: raised after the publish
-    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors, gx=gx)
+    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors)
     meter.begin("merge")
     merge_and_publish(home, as_of, dt.datetime.now(dt.UTC), summary, progress)
     meter.end()

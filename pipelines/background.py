@@ -29,10 +29,8 @@ class SideWork:
         self.jobs.append(self.pool.submit(fn, *args))
 
     def wait(self) -> None:
-        """Join the jobs submitted so far (a second wait has none left to join)."""
-        jobs, self.jobs = self.jobs, []
         try:
-            for job in jobs:
+            for job in self.jobs:
                 job.result()
         finally:
             self.pool.shutdown(wait=True)

@@ -68,47 +68,15 @@ def collect(home: Home, summary: PassSummary, progress: Progress) -> None:
             feedback.write_batch_feedback(home, b, None, None)
 
 
-@dataclass
-class GxWorker:
-    """The GX worker process (pipelines.background.GxProcess) and the thread that hands it the cross-checks."""
-    process: GxProcess = field(default_factory=GxProcess)
-    side: SideWork = field(default_factory=lambda: SideWork("gx-side"))
-    warming: bool = False
-
-    def warm(self) -> None:
-        """Start the process and import GX there (seconds of CPU), once, while this process does other work."""
-        if not self.warming:
-            self.side.submit(self.process.call, warm_up)
-            self.warming = True
-
-    def close(self) -> None:
-        """Wait for what was handed to it (re-raising its first failure), then stop the process."""
-        try:
-            self.side.wait()
-        finally:
-            self.process.close()
-
-
-def start_gx(home: Home) -> GxWorker:
-    """A GX worker, already warming when the inbox has files: on a daily pass GX's import and context (~4 s)
-    then overlap the collect instead of trailing the validation's SQL."""
-    gx = GxWorker()
-    if any(p.is_file() for d in departments_in_inbox(home) for p in (home.inbox / d).iterdir()):
-        gx.warm()
-    return gx
-
-
 def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Progress,
-                     department: str | None = None, docs_errors: list[Exception] | None = None,
-                     gx: GxWorker | None = None) -> None:
+                     department: str | None = None, docs_errors: list[Exception] | None = None) -> None:
     """Validate every landed batch (of one department, or all) that has no validation result yet, then
     render the GX Data Docs of the new results.
 
     GX (the cross-checks and the Data Docs) runs in a worker process that exits before this returns, so
     the memory it took is given back before the warehouse steps fill DuckDB's buffer pool. The Data Docs are
     a report and gate nothing: given docs_errors, a failure to render them is appended there (for the
-    caller to raise once its own work stands) instead of raised. gx: a worker from start_gx; validate_pending
-    closes it.
+    caller to raise once its own work stands) instead of raised.
     """
     batches = load_batches(home)
     summary.batches = batches
@@ -123,26 +91,25 @@ def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Pr
     run_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{department or 'all'}"
     # The feedback workbooks go to one side thread, the GX cross-checks to another that hands them to the GX
     # worker process: Python work in two processes while DuckDB flags the next record type.
-    gx = gx or GxWorker()
-    side = SideWork()
+    side, gx_side, gx = SideWork(), SideWork("gx-side"), GxProcess()
     if todo:
-        gx.warm()   # GX's import and context, while DuckDB flags the first record type (if not warm already)
+        gx_side.submit(gx.call, warm_up)   # GX's import and context, while DuckDB flags the first record type
+    con = connect()
     try:
-        con = connect()
         try:
             for record_type, group in sorted(by_type.items()):
                 done = validate_batches(home, record_type, group, as_of, con, side)
-                gx.side.submit(cross_check_type, home, record_type, done, as_of, run_name, gx.process)
+                gx_side.submit(cross_check_type, home, record_type, done, as_of, run_name, gx)
                 results += done
                 progress("校验 validate", len(results), len(todo))
         finally:
             con.close()
-            finish_side_work(side, gx.side)
+            finish_side_work(side, gx_side)
         for r in results:
             r.save(home)
         if results:
             try:
-                render_data_docs(home, gx.process)
+                render_data_docs(home, gx)
             except Exception as e:
                 if docs_errors is None:
                     raise
@@ -215,14 +182,9 @@ def run_pass(home: Home, as_of: date, progress: Progress | None = None, now: dat
     progress = progress or (lambda *_: None)
     now = now or datetime.now(UTC)
     summary = PassSummary(as_of)
-    gx = start_gx(home)
-    try:
-        collect(home, summary, progress)
-    except BaseException:
-        gx.close()
-        raise
+    collect(home, summary, progress)
     docs_errors: list[Exception] = []
-    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors, gx=gx)
+    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors)
     merge_and_publish(home, as_of, now, summary, progress)
     if docs_errors:   # the export stands; the report's failure is still a failure
         raise docs_errors[0]

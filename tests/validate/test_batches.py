@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -170,23 +169,3 @@ def test_a_batch_validated_again_alone_is_read_from_its_new_file_only(home):
     counts = dict(con.sql(f"select _batch_id, count(*) from {rows} group by all").fetchall())
     assert counts == {first.batch_id: 9, second.batch_id: 7}     # 11 − 2 and 9 − 2 accepted, none twice
     assert con.sql(f"select count(*) from read_parquet('{home.root / shared}')").fetchall()[0][0] == 16
-
-
-def test_gx_warms_while_files_land_only_when_the_inbox_has_files_and_is_gone_after_validation(home):
-    from pipelines.run import collect, start_gx
-
-    idle = start_gx(home)   # nothing in the inbox: no process, nothing to wait for
-    assert not idle.warming and idle.process._proc is None
-    idle.close()
-
-    _two_penalty_files(home)
-    gx = start_gx(home)
-    assert gx.warming and len(gx.side.jobs) == 1   # GX's import handed to its process before the collect
-    gx.side.jobs[0].result()
-    assert gx.process._proc is not None
-    pid = gx.process._proc.pid
-    summary = PassSummary(AS_OF)
-    collect(home, summary, lambda *_: None)
-    validate_pending(home, AS_OF, summary, lambda *_: None, gx=gx)
-    assert len(summary.validations) == 2 and all(v.gx_result for v in summary.validations)
-    assert gx.process._proc is None and not Path(f"/proc/{pid}").exists()   # the worker exited
