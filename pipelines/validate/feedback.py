@@ -50,11 +50,13 @@ def write_batch_feedback(home: Home, batch: Batch, rejected_rows: Path | None, w
         n_rejected, n_warned = _count(con, rejected_rows), _count(con, warned_rows)
         dept = catalog.departments.get(batch.department)
         rt = catalog.record_types.get(batch.record_type or "")
-        summary: list[list[object]] = [["报送部门", dept.name if dept else batch.department],
-                   ["文件名", batch.file_name],
-                   ["信息类型", rt.zh if rt else "无法识别"],
-                   ["批次号", batch.batch_id],
-                   ["接收时间", batch.landed_at]]
+        summary: list[list[object]] = [
+            ["报送部门", dept.name if dept else batch.department],
+            ["文件名", batch.file_name],
+            ["信息类型", rt.zh if rt else "无法识别"],
+            ["批次号", batch.batch_id],
+            ["接收时间", batch.landed_at],
+        ]
         if batch.status == "rejected":
             summary += [["处理结果", "整个文件被退回"], ["退回原因", batch.reason]]
         else:

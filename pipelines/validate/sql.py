@@ -161,7 +161,7 @@ def flag_query(suite: dict, as_of: date, source: str, only_flagged: bool = False
         meta = e["meta"]
         flag = f"__fails_{i}"
         if i in value_checked:
-            checks.append(f"{_value_flag(value_checked[i], i)} as {flag}")
+            checks.append(f"{_value_flag(i)} as {flag}")
         else:
             predicate = FAILS[e["type"]](e["kwargs"], as_of)
             for c in pair_dates:   # a date pair compares the dates parsed once per value
@@ -184,7 +184,7 @@ def flag_query(suite: dict, as_of: date, source: str, only_flagged: bool = False
     idents = sorted({e["kwargs"]["column"] for e in suite["expectations"] if e["type"] in IDENTIFIER_EXPECTATIONS})
     joined = [checked(c, k) for c in idents for k in IDENTIFIER_CHECKS]
     joined += [_value_date(c) for c in sorted(pair_dates)]
-    joined += [_value_flag(c, i) for c, idx in per_value.items() for i in idx]
+    joined += [_value_flag(i) for i in value_checked]
     helpers = ", ".join([f"__fails_{i}" for i in range(len(checks))] + joined)
     picks, joins, ctes = [], [], []
     if idents:
@@ -200,10 +200,10 @@ def flag_query(suite: dict, as_of: date, source: str, only_flagged: bool = False
         exprs = [f"credit_date(v) as {_value_date(c)}"] if c in pair_dates else []
         for i in idx:
             e = suite["expectations"][i]
-            exprs.append(f"{FAILS[e['type']](e['kwargs'] | {'column': 'v'}, as_of)} as {_value_flag(c, i)}")
+            exprs.append(f"{FAILS[e['type']](e['kwargs'] | {'column': 'v'}, as_of)} as {_value_flag(i)}")
         ctes.append(f"v{n} as (select v, {', '.join(exprs)} from (select distinct {q(c)} as v from rows_in))")
         picks += [f"v{n}.{_value_date(c)}"] if c in pair_dates else []
-        picks += [f"v{n}.{_value_flag(c, i)}" for i in idx]
+        picks += [f"v{n}.{_value_flag(i)}" for i in idx]
         joins.append(f"left join v{n} on v{n}.v is not distinct from rows_in.{q(c)}")
     rows = f"select rows_in.*, {', '.join(picks)} from rows_in {' '.join(joins)}" if picks else "select * from rows_in"
     return (
@@ -219,7 +219,7 @@ def _value_date(column: str) -> str:
     return q(f"__date_{column}")
 
 
-def _value_flag(column: str, i: int) -> str:
+def _value_flag(i: int) -> str:
     return q(f"__value_fails_{i}")
 
 
