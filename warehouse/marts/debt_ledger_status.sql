@@ -67,6 +67,10 @@ final as (
 
 select * from final;
 
+-- The intermediates are dropped once used: the rule tables the publish reads share DuckDB's memory limit with them.
+drop table temp.main.debt_payments_beyond;
+drop table temp.main.debt_payments_ordered;
+
 -- debt_ledger_status: every ledger item registered by as_of: repaid and outstanding, status, due date,
 -- overdue days and late interest (added below, from debt_late_interest_periods).
 -- Due: the term starts at acceptance when an acceptance date is given, else at delivery. 机关/事业单位: 30 days
@@ -203,6 +207,8 @@ from debt_ledger_base as s
 left join (
     select ledger_no, sum(interest) as interest from debt_late_interest_periods group by all
 ) as i using (ledger_no);
+
+drop table temp.main.debt_ledger_base;
 
 -- gov_dishonesty (政务失信): undisputed items not in litigation, overdue more than 90 days on as_of. A record of
 -- the debtor body from the 91st overdue day until the item is cleared (then it is no longer active).
