@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from pipelines.home import Home
+from pipelines.publish.state import internal_relation
 from pipelines.run import run_pass
 from tests.conftest import AS_OF, FIXTURES, fill_inbox
 
@@ -38,8 +39,10 @@ def public(home, name):
 
 
 def internal(home, name):
+    """Rows of an internal table by its file name (rule state such as penalties_status.parquet is a base and a
+    delta: read through internal_relation)."""
     latest = json.loads((home.exports / "internal" / "latest.json").read_text())
-    return rows(home.exports / "internal" / latest["path"] / name)
+    return dicts(duckdb.connect().sql(internal_relation(home.exports / "internal" / latest["path"], name)))
 
 
 def analyst(home, view):

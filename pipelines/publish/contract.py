@@ -13,7 +13,11 @@ SCHEMA_VERSION = "1.0"
 # 3.0: <type>_status.parquet holds what the rules decided per record (record_id, version_seq, subject_key and
 # the StatusFile.derived columns), not the record's columns again: analyst.duckdb's <type>_status view joins it to
 # the record version in history by version_seq (the whole status row, as before).
-INTERNAL_SCHEMA_VERSION = "3.0"
+# 4.0: the status files and the rule tables dishonesty_windows, repair_outcomes, list_removals_checked and
+# list_memberships are rule state: state/<table>/base-<version>.parquet, with delta-/scope-<version>.parquet when
+# the rules were scoped (pipelines/publish/state.py); read them through state.internal_relation, or the
+# analyst.duckdb views of the same names.
+INTERNAL_SCHEMA_VERSION = "4.0"
 
 COMMON_COLUMNS = ("record_id", "subject_name", "subject_category", "uscc", "id_no_masked", "source_unit")
 

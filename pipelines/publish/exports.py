@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -27,11 +26,12 @@ from pipelines.publish.contract import (
     StatusFile,
     column_label,
 )
-from pipelines.rules.scope import RuleRun, outside_scope
+from pipelines.publish.state import STATE_RULE_TABLES, link, state_relation, write_state
+from pipelines.rules.scope import RuleRun
 from pipelines.validate.sql import PARQUET, PUBLIC_PARQUET, connect, lit, q, run
 
-INTERNAL_TABLES = ("subjects", "subject_names", "subject_links", "subject_departments", "batches", "list_memberships",
-                   "repair_outcomes", "list_removals_checked", "dishonesty_windows")
+# Whole files; the status files and STATE_RULE_TABLES are rule state (pipelines/publish/state.py).
+INTERNAL_TABLES = ("subjects", "subject_names", "subject_links", "subject_departments", "batches")
 
 
 @dataclass
@@ -182,14 +182,6 @@ def _reusable(con: duckdb.DuckDBPyConnection, hist: str, columns: list[tuple[str
     return held == sum(p.rows for p in parts)
 
 
-def _link(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(src, dst)
-    except OSError:   # another file system, or links not supported: a copy is the same immutable file
-        shutil.copy2(src, dst)
-
-
 def write_history(con: duckdb.DuckDBPyConnection, staging: Path, prev_dir: Path | None,
                   prev_files: list[dict], hasher: SideWork | None = None) -> list[dict]:
     """Write (or link) the history parts of every record type; their manifest entries. A type no file has brought
@@ -211,7 +203,7 @@ def write_history(con: duckdb.DuckDBPyConnection, staging: Path, prev_dir: Path 
                 new += kept.pop().rows
         for p in kept:
             assert prev_dir
-            _link(prev_dir / p.entry["name"], staging / p.entry["name"])
+            link(prev_dir / p.entry["name"], staging / p.entry["name"])
             entries.append(dict(p.entry))
         if not new and kept:
             continue
@@ -225,27 +217,24 @@ def write_history(con: duckdb.DuckDBPyConnection, staging: Path, prev_dir: Path 
     return entries
 
 
-def status_query(con: duckdb.DuckDBPyConnection, sf: StatusFile, previous: Path | None = None) -> str:
+def status_query(con: duckdb.DuckDBPyConnection, sf: StatusFile) -> str:
     """What the rules decided per record of sf.mart: its keys and derived columns; the record's own columns stay
     in history (written once there, not again per status file). Raises if the mart has a column that is
     neither derived nor the record's own: it would be lost from the status view.
 
-    previous: the previous internal version when the rules were scoped (their mart holds the subjects in
-    rule_scope only): every other subject's rows are its status file's."""
+    When the rules were scoped their mart holds the subjects in rule_scope only: write_state takes every other
+    subject's rows from the previous version."""
     mart = [c[0] for c in con.sql(f"describe {sf.mart}").fetchall()]
     own = {c[0] for c in con.sql(f"describe {sf.record_type}").fetchall()}   # the current view: history's columns
     if lost := [c for c in mart if c not in sf.columns and c not in own]:
         raise ValueError(f"{sf.mart} has columns {lost} that are not the {sf.record_type} record's own: "
                          f"name them in StatusFile.derived of {sf.name} (pipelines/publish/contract.py)")
-    cols = ", ".join(q(c) for c in sf.columns)
-    if previous is None:
-        return f"select {cols} from {sf.mart}"
-    return f"select {cols} from {sf.mart} union all {outside_scope(previous / sf.name)}"
+    return f"select {', '.join(q(c) for c in sf.columns)} from {sf.mart}"
 
 
 def status_relation(con: duckdb.DuckDBPyConnection, version_dir: Path, sf: StatusFile) -> str:
     """The whole status row of every record of sf: the status file joined to the record's version in history."""
-    status = f"read_parquet({lit(str(version_dir / sf.name))})"
+    status = f"({state_relation(version_dir, sf.name.removesuffix('.parquet'))})"
     src, _ = _history_source(version_dir, sf.record_type)
     own = {c[0] for c in con.sql(f"describe select * from {src}").fetchall()}
     shared = ", ".join(q(c) for c in sf.columns if c in own)
@@ -361,8 +350,6 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     queries["quarantine.parquet"] = quarantine_query
     for t in INTERNAL_TABLES:
         queries[f"{t}.parquet"] = f"select * from {t}"
-    for sf in STATUS_FILES:
-        queries[sf.name] = status_query(con, sf, scoped.internal_dir if scoped else None)
     files, rows = [], {}
     hasher = SideWork("publish-sha256")   # sha256 of each written file while DuckDB writes the next
     for name, query in queries.items():
@@ -370,11 +357,24 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
         entry = _file_entry(con, staging / name, hasher=hasher)
         files.append(entry)
         rows[name] = entry["rows"]
-    # Record history: the previous version's parts linked, one new part for what was merged since.
     prev_i_dir = home.exports / "internal" / prev_i["path"] if prev_i else None
     prev_i_manifest = prev_i_dir / "manifest.json" if prev_i_dir else None
     prev_i_files = (json.loads(prev_i_manifest.read_text(encoding="utf-8"))["files"]
                     if prev_i_manifest and prev_i_manifest.exists() else [])
+    # Rule state: on a scoped pass, what the rules re-decided beside the previous version's base (linked).
+    state = {sf.name.removesuffix(".parquet"): status_query(con, sf) for sf in STATUS_FILES}
+    state |= {t: f"select * from {f'{t}__scope' if scoped else t}" for t in STATE_RULE_TABLES}
+    prev_entries = {e["name"]: e for e in prev_i_files}
+    for table, query in state.items():
+        for path, source in write_state(con, staging, version, table, query, scoped.internal_dir if scoped else None,
+                                        lambda sql, path: _copy(con, sql, path, RULE_TABLE_ROW_GROUP_BYTES)):
+            name = path.relative_to(staging).as_posix()
+            old = prev_entries.get(name)
+            entry = (dict(old) if source and old and old["bytes"] == path.stat().st_size
+                     else _file_entry(con, path, name, hasher))
+            files.append(entry)
+            rows[name] = entry["rows"]
+    # Record history: the previous version's parts linked, one new part for what was merged since.
     for entry in write_history(con, staging, prev_i_dir, prev_i_files, hasher):
         files.append(entry)
         rows[entry["name"]] = entry["rows"]
@@ -433,6 +433,8 @@ def build_analyst_db(version_dir: Path) -> Path:
             view = sf.name.removesuffix(".parquet")
             run(con, f"create view {q(view)} as {status_relation(con, version_dir, sf)}")
             run(con, f"create view {sf.mart} as select * from {q(view)}")
+        for t in STATE_RULE_TABLES:
+            run(con, f"create view {q(t)} as {state_relation(version_dir, t)}")
         for name, sql in ANALYST_VIEWS.items():
             run(con, f"create view {name} as {sql}")
     finally:

@@ -14,7 +14,8 @@ on a pass after a published version, the rules run on the records of the subject
 
 Everything else is taken from the previous internal version, which holds every rule table the next version
 needs (ASSEMBLED, the status files and the public files): rows of subjects outside the scope are the previous
-version's rows, unchanged. The previous version is used only when it was written by the same rules (the
+version's rows, unchanged. The status files and most assembled tables are rule state there (a base and the
+rows re-decided since, pipelines/publish/state.py): the publish writes the scope's rows beside the linked base. The previous version is used only when it was written by the same rules (the
 fingerprint of the rule SQL, the catalogue and DuckDB's version) over this warehouse's history (its history parts
 are a prefix of the history tables); anything else, or CREDIT_RULES_FULL=1, evaluates every subject. The test
 suite holds scoped and full evaluation to identical exports (tests/rules/test_scoped_rules.py).
@@ -85,8 +86,9 @@ class RuleRun:
 
 def previous_versions(home: Home) -> Previous | str:
     """The previous public and internal versions to build on, or why there is none."""
-    from pipelines.publish.contract import INTERNAL_SCHEMA_VERSION, PUBLIC_FILES, STATUS_FILES
+    from pipelines.publish.contract import INTERNAL_SCHEMA_VERSION, PUBLIC_FILES
     from pipelines.publish.exports import read_latest
+    from pipelines.publish.state import state_parts, state_tables
 
     if os.environ.get("CREDIT_RULES_FULL", "").strip() not in ("", "0"):
         return "CREDIT_RULES_FULL is set"
@@ -105,9 +107,10 @@ def previous_versions(home: Home) -> Previous | str:
         return "the previous version was written by other rules"
     if pm.get("as_of") != im.get("as_of"):
         return "the previous versions were evaluated on different dates"
-    needed = ([pub_dir / pf.name for pf in PUBLIC_FILES] + [int_dir / sf.name for sf in STATUS_FILES]
-              + [int_dir / f"{t}.parquet" for t in ASSEMBLED])
-    if missing := [p.name for p in needed if not p.is_file()]:
+    missing = [p.name for p in [pub_dir / pf.name for pf in PUBLIC_FILES]
+               + [int_dir / f"{t}.parquet" for t in ASSEMBLED if t not in state_tables()] if not p.is_file()]
+    missing += [f"the state of {t}" for t in state_tables() if state_parts(int_dir, t) is None]
+    if missing:
         return f"the previous version lacks {', '.join(missing)}"
     return Previous(pub_dir, int_dir, date.fromisoformat(im["as_of"]), im["files"])
 
@@ -117,6 +120,7 @@ def define_scope(con: duckdb.DuckDBPyConnection, as_of: date, prev: Previous) ->
     from pipelines.merge.warehouse import table_exists
     from pipelines.publish.contract import STATUS_FILES
     from pipelines.publish.exports import history_parts
+    from pipelines.publish.state import internal_relation
 
     if con.sql("select getvariable('subjects_full_build')").fetchall()[0][0]:
         return "the merge rebuilt the subject master"   # every subject's name and identifiers may have changed
@@ -144,7 +148,7 @@ def define_scope(con: duckdb.DuckDBPyConnection, as_of: date, prev: Previous) ->
     if as_of != prev.as_of:
         lo, hi = sorted((as_of, prev.as_of))
         between = f"between date {lit(lo.isoformat())} and date {lit(hi.isoformat())}"
-        sources = _subject_types() + [f"read_parquet({lit(str(prev.internal_dir / sf.name))})" for sf in STATUS_FILES]
+        sources = _subject_types() + [f"({internal_relation(prev.internal_dir, sf.name)})" for sf in STATUS_FILES]
         for src in sources:
             dates = [c[0] for c in con.sql(f"describe select * from {src}").fetchall() if c[1] == "DATE"]
             if dates:
@@ -164,10 +168,12 @@ def _subject_types() -> list[str]:
     return [rt.code for rt in load_catalog().record_types.values() if rt.has_subject]
 
 
-def outside_scope(previous_file: Path) -> str:
-    """The rows of a previous export file (with subject_key) about the subjects the rules did not re-decide.
+def outside_scope(prev: Previous, table: str) -> str:
+    """The rows of a previous internal table (with subject_key) about the subjects the rules did not re-decide.
     Rows without a subject are always re-decided (the shadowed inputs keep them)."""
-    return (f"select p.* from read_parquet({lit(str(previous_file))}) as p "
+    from pipelines.publish.state import internal_relation
+
+    return (f"select p.* from ({internal_relation(prev.internal_dir, f'{table}.parquet')}) as p "
             f"anti join rule_scope as s on s.subject_key = p.subject_key where p.subject_key is not null")
 
 
@@ -188,10 +194,11 @@ def drop_shadows(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
 
 def assemblable(con: duckdb.DuckDBPyConnection, prev: Previous) -> str | None:
     """None when every ASSEMBLED table has the columns of its previous file, else which does not."""
+    from pipelines.publish.state import internal_relation
+
     for table in ASSEMBLED:
         mine = con.sql(f"describe {table}").fetchall()
-        theirs = con.sql(f"describe select * from read_parquet({lit(str(prev.internal_dir / f'{table}.parquet'))})"
-                         ).fetchall()
+        theirs = con.sql(f"describe {internal_relation(prev.internal_dir, f'{table}.parquet')}").fetchall()
         if [c[:2] for c in mine] != [c[:2] for c in theirs]:
             return f"the previous {table}.parquet has other columns"
     return None
@@ -213,4 +220,4 @@ def assemble(con: duckdb.DuckDBPyConnection, prev: Previous) -> None:
         run(con, f"""create or replace temp view {table} as
             select * from {table}__scope
             union all
-            {outside_scope(prev.internal_dir / f"{table}.parquet")}""")
+            {outside_scope(prev, table)}""")

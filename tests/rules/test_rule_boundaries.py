@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from pipelines.home import Home
+from pipelines.publish.state import state_relation
 from pipelines.rules.evaluate import evaluate
 from pipelines.rules.pointintime import latest_internal, rules_connection
 from pipelines.run import run_pass
@@ -138,7 +139,7 @@ def test_a_removal_waits_for_its_entry_and_applies_when_it_arrives(tmp_path):
     run_pass(home, date(2026, 11, 25), now=datetime(2026, 11, 25, 9, tzinfo=UTC))
     assert duckdb.sql(f"select count(*) from '{latest_internal(home) / 'quarantine.parquet'}'").fetchall() == [(0,)]
     assert "BLK-2" not in public_on(home, "2026-11-25", "mart_lists")
-    assert duckdb.sql(f"select state from '{latest_internal(home) / 'lists_status.parquet'}'").fetchall() == [
+    assert duckdb.sql(state_relation(latest_internal(home), "lists_status")).project("state").fetchall() == [
         ("removed",)]
 
 

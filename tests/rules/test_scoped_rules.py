@@ -15,6 +15,8 @@ import duckdb
 import pytest
 
 from pipelines.home import Home
+from pipelines.publish import state
+from pipelines.publish.state import STATE_DIR, state_parts, state_relation, state_tables
 from pipelines.rules import scope
 from pipelines.run import PassSummary, collect, merge_and_publish, run_pass, validate_pending
 from tests.conftest import AS_OF, FIXTURE_DEPARTMENTS, FIXTURES
@@ -36,13 +38,28 @@ def _latest(home: Home, audience: str) -> Path:
     return home.exports / audience / latest["path"]
 
 
+def _state_rows(version_dir: Path, table: str) -> list[tuple]:
+    con = duckdb.connect()
+    try:
+        rows = con.sql(state_relation(version_dir, table)).fetchall()
+    finally:
+        con.close()
+    return sorted(rows, key=repr)
+
+
 def assert_same_exports(scoped: Home, full: Home) -> None:
+    """Every exported file holds the same rows, and every rule state table (stored as a base and the rows
+    re-decided since on the scoped side, whole on the full side) reads as the same rows."""
     for audience in ("public", "internal"):
         a, b = _latest(scoped, audience), _latest(full, audience)
-        files = sorted(str(p.relative_to(a)) for p in a.rglob("*.parquet"))
-        assert files == sorted(str(p.relative_to(b)) for p in b.rglob("*.parquet"))
+        files = sorted(str(p.relative_to(a)) for p in a.rglob("*.parquet") if STATE_DIR not in p.relative_to(a).parts)
+        assert files == sorted(str(p.relative_to(b)) for p in b.rglob("*.parquet")
+                               if STATE_DIR not in p.relative_to(b).parts)
         for name in files:   # every exported file is a set of rows
             assert _rows(a / name) == _rows(b / name), f"{audience}/{name} differs"
+        if audience == "internal":
+            for table in state_tables():
+                assert _state_rows(a, table) == _state_rows(b, table), f"internal state {table} differs"
 
 
 def twin_pass(home: Home, tmp_path: Path, step: str, as_of: date, monkeypatch) -> dict:
@@ -64,11 +81,14 @@ def twin_pass(home: Home, tmp_path: Path, step: str, as_of: date, monkeypatch) -
     return manifest["rules"]
 
 
-@pytest.fixture
-def always_scoped(monkeypatch):
+@pytest.fixture(params=["delta", "compact"])
+def always_scoped(request, monkeypatch):
     # The fixture city has a handful of subjects: any scope is most of them, so the share cap would always pick
     # the full evaluation. These tests are about the scoped answer being right, not about when it pays.
     monkeypatch.setattr(scope, "MAX_SCOPE_SHARE", 1.0)
+    # Rule state: every scoped pass adds to the delta on the first base ("delta"), or writes a new base ("compact").
+    monkeypatch.setattr(state, "COMPACT_SHARE", float("inf") if request.param == "delta" else 0.0)
+    return request.param
 
 
 def test_scoped_passes_publish_what_a_full_evaluation_publishes(tmp_path, monkeypatch, always_scoped):
@@ -96,8 +116,11 @@ def test_scoped_passes_publish_what_a_full_evaluation_publishes(tmp_path, monkey
                                                                 encoding="utf-8")
     rules = twin_pass(home, tmp_path, "late", AS_OF, monkeypatch)
     assert rules["mode"] == "scoped" and rules["scope_subjects"] >= 3
+    # the scoped version wrote the re-decided rows beside the first version's base, or a new base
+    parts = state_parts(_latest(home, "internal"), "penalties_status")
+    assert parts and (parts.delta is not None) == (always_scoped == "delta")
     suspended = duckdb.connect().sql(
-        f"select state from read_parquet('{_latest(home, 'internal') / 'lists_status.parquet'}') "
+        f"select state from ({state_relation(_latest(home, 'internal'), 'lists_status')}) "
         "where list_name = '诚信示范企业'").fetchall()
     assert suspended == [("suspended",)]
 

@@ -1,0 +1,128 @@
+"""The rule state of the internal export, kept as a base and a cumulative delta per table.
+
+Tables whose rows are all about one subject each (the <type>_status files and the rule tables the scoped rules
+assemble: STATE_TABLES) are what a daily version rewrote whole although the rules re-decided only the subjects in
+scope. Each is stored in the version as
+
+    state/<table>/base-<version>.parquet    its rows as the version that wrote it had them (later versions link it)
+    state/<table>/delta-<version>.parquet   the rows of every subject re-decided since that base, as decided now
+    state/<table>/scope-<version>.parquet   those subjects (subject_key), with the ones that now have no rows
+
+and read as: the base's rows of subjects not in scope, then the delta (state_relation). Rows without a subject
+are re-decided by every pass, so only the newest delta (or base) holds them. A pass after a full evaluation, or
+one whose delta would hold more than COMPACT_SHARE of the base's rows, writes a new base instead. Every version is
+complete and immutable, like the history parts: a reader needs nothing but the version's own directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.validate.sql import lit
+
+STATE_DIR = "state"
+# Rule tables the scoped rules assemble that are kept as state; discipline_targets and subject_grades are files the
+# publication contract names, so they stay whole files.
+STATE_RULE_TABLES = ("dishonesty_windows", "repair_outcomes", "list_removals_checked", "list_memberships")
+COMPACT_SHARE = 0.5
+
+
+def state_tables() -> tuple[str, ...]:
+    """Every table kept as state: the status files (by their stem) and STATE_RULE_TABLES."""
+    from pipelines.publish.contract import STATUS_FILES
+
+    return tuple(sf.name.removesuffix(".parquet") for sf in STATUS_FILES) + STATE_RULE_TABLES
+
+
+@dataclass(frozen=True)
+class StateParts:
+    base: Path
+    delta: Path | None = None
+    scope: Path | None = None
+
+
+def state_parts(version_dir: Path, table: str) -> StateParts | None:
+    """The parts of table in a version, or None when the version does not keep it as state."""
+    d = version_dir / STATE_DIR / table
+    bases, deltas, scopes = (sorted(d.glob(f"{kind}-*.parquet")) for kind in ("base", "delta", "scope"))
+    if len(bases) != 1 or len(deltas) > 1 or len(scopes) != len(deltas):
+        return None
+    return StateParts(bases[0], deltas[0] if deltas else None, scopes[0] if scopes else None)
+
+
+def state_relation(version_dir: Path, table: str) -> str:
+    """The rows of a state table in a version (a query). Raises if the version lacks it."""
+    parts = state_parts(version_dir, table)
+    if parts is None:
+        raise FileNotFoundError(f"no state of {table} in {version_dir}")
+    base = f"read_parquet({lit(str(parts.base))})"
+    if parts.delta is None:
+        return f"select * from {base}"
+    return (f"select b.* from {base} as b anti join read_parquet({lit(str(parts.scope))}) as s using (subject_key) "
+            f"where b.subject_key is not null union all select * from read_parquet({lit(str(parts.delta))})")
+
+
+def internal_relation(version_dir: Path, name: str) -> str:
+    """The rows of an internal export's table by its file name (e.g. penalties_status.parquet), wherever it is
+    stored: a state table through state_relation, any other file as it is."""
+    table = name.removesuffix(".parquet")
+    if table in state_tables():
+        return state_relation(version_dir, table)
+    return f"select * from read_parquet({lit(str(version_dir / name))})"
+
+
+def link(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:   # another file system, or links not supported: a copy is the same immutable file
+        shutil.copy2(src, dst)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    return con.sql(f"select count(*) from read_parquet({lit(str(path))})").fetchall()[0][0]
+
+
+def write_state(con: duckdb.DuckDBPyConnection, staging: Path, version: str, table: str, rows_sql: str,
+                previous: Path | None, copy) -> list[tuple[Path, Path | None]]:
+    """Write table's state into the staging version; [(written or linked file, its source when linked)].
+
+    rows_sql: the table's rows when previous is None (every subject evaluated), else the rows of the subjects in
+    the temp table rule_scope only, every other subject's rows being previous's (the previous internal version).
+    copy(query, path) writes a query to a Parquet file.
+    """
+    out = staging / STATE_DIR / table
+    out.mkdir(parents=True, exist_ok=True)
+    base = out / f"base-{version}.parquet"
+    prev = state_parts(previous, table) if previous else None
+    if previous is not None and prev is None:
+        raise FileNotFoundError(f"the previous version {previous} has no state of {table}")
+    if prev is None:
+        copy(rows_sql, base)
+        return [(base, None)]
+    assert previous is not None
+    kept = ""
+    if prev.delta is not None:   # earlier re-decisions of subjects not re-decided now
+        kept = (f" union all select d.* from read_parquet({lit(str(prev.delta))}) as d "
+                f"anti join rule_scope as s using (subject_key) where d.subject_key is not null")
+    delta_sql = rows_sql + kept
+    scope_sql = "select subject_key from rule_scope"
+    if prev.scope is not None:
+        scope_sql += f" union select subject_key from read_parquet({lit(str(prev.scope))})"
+    delta_rows = con.sql(f"select count(*) from ({delta_sql})").fetchall()[0][0]
+    if delta_rows > COMPACT_SHARE * _rows(con, prev.base):   # cheaper to start a new base than to carry this
+        old = (f"select b.* from read_parquet({lit(str(prev.base))}) as b anti join ({scope_sql}) as s "
+               f"using (subject_key) where b.subject_key is not null")
+        copy(f"{delta_sql} union all {old}", base)
+        return [(base, None)]
+    linked = out / prev.base.name
+    link(prev.base, linked)
+    delta, scope = out / f"delta-{version}.parquet", out / f"scope-{version}.parquet"
+    copy(delta_sql, delta)
+    copy(f"select distinct subject_key from ({scope_sql})", scope)
+    return [(linked, prev.base), (delta, None), (scope, None)]
