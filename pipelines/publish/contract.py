@@ -16,7 +16,8 @@ SCHEMA_VERSION = "1.0"
 # 4.0: the status files and the rule tables dishonesty_windows, repair_outcomes, list_removals_checked and
 # list_memberships are rule state: state/<table>/base-<version>.parquet, with delta-/scope-<version>.parquet when
 # the rules were scoped (pipelines/publish/state.py); read them through state.internal_relation, or the
-# analyst.duckdb views of the same names.
+# analyst.duckdb views of the same names. public_rows (the hash of every public row) is state too: what the next
+# scoped pass compares for changes.parquet.
 INTERNAL_SCHEMA_VERSION = "4.0"
 
 COMMON_COLUMNS = ("record_id", "subject_name", "subject_category", "uscc", "id_no_masked", "source_unit")

@@ -26,7 +26,7 @@ from pipelines.publish.contract import (
     StatusFile,
     column_label,
 )
-from pipelines.publish.state import STATE_RULE_TABLES, link, state_relation, write_state
+from pipelines.publish.state import PUBLIC_ROWS, STATE_RULE_TABLES, link, state_relation, write_state
 from pipelines.rules.scope import RuleRun
 from pipelines.validate.sql import PARQUET, PUBLIC_PARQUET, connect, lit, q, run
 
@@ -92,30 +92,43 @@ def _public_rows(pf: PublicFile) -> str:
             f"where {pf.where} and hidden_reason is null")
 
 
-def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | None, scoped: bool = False) -> str:
+def public_row_hashes(pf: PublicFile) -> str:
+    """record_id, subject_key and the hash of the public row of every record of pf the rules decided in this pass
+    that the file shows: what changes.parquet compares, kept as the rule state PUBLIC_ROWS."""
+    cols = ", ".join(q(c) for c in pf.all_columns)
+    return (f"select subject_key, record_id, {lit(pf.name)} as file, hash(row({cols})) as h from {pf.mart} "
+            f"where {pf.where} and hidden_reason is null")
+
+
+def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | None, scoped: Path | None = None) -> str:
     """changes.parquet: add/update/delete per public file from the previous version to this one.
 
-    scoped: the rules re-decided only the records in their marts (every other row was copied from prev_dir), so
-    only those records are compared: their new rows straight from the mart, their old ones from prev_dir."""
+    scoped: the previous internal version when the rules re-decided only the records in their marts (every other
+    row was copied from prev_dir): only those records are compared, by the hash of their public row, the new one
+    from the mart and the old one from the previous version's PUBLIC_ROWS state (so the previous public files,
+    wide, are not read again)."""
     parts = []
+    reasons = " ".join(f"when {lit(k)} then {lit(v)}" for k, v in DELETE_REASONS.items())
     for pf in PUBLIC_FILES:
-        new = f"read_parquet({lit(str(new_dir / pf.name))})"
         if not (prev_dir and (prev_dir / pf.name).exists()):   # the first version: every row is an add
+            new = f"read_parquet({lit(str(new_dir / pf.name))})"
             parts.append(f"select 'add' as op, {lit(pf.name)} as file, record_id, null::varchar as reason from {new}")
             continue
-        old = f"read_parquet({lit(str(prev_dir / pf.name))})"
         if scoped:
-            new = f"({_public_rows(pf)})"
-            old = f"(select * from {old} semi join (select record_id from {pf.mart}) as s using (record_id))"
-        reasons = " ".join(f"when {lit(k)} then {lit(v)}" for k, v in DELETE_REASONS.items())
+            n = f"select record_id, h from ({public_row_hashes(pf)})"
+            o = (f"select record_id, h from ({state_relation(scoped, PUBLIC_ROWS)}) where file = {lit(pf.name)} "
+                 f"and record_id in (select record_id from {pf.mart})")
+        else:
+            n = f"select record_id, hash(t) as h from read_parquet({lit(str(new_dir / pf.name))}) as t"
+            o = f"select record_id, hash(t) as h from read_parquet({lit(str(prev_dir / pf.name))}) as t"
         parts.append(f"""
             select
                 case when o.record_id is null then 'add' when n.record_id is null then 'delete' else 'update' end as op,
                 {lit(pf.name)} as file,
                 coalesce(n.record_id, o.record_id) as record_id,
                 case when n.record_id is null then case m.hidden_reason {reasons} else 'corrected' end end as reason
-            from (select record_id, hash(t) as h from {new} as t) as n
-            full outer join (select record_id, hash(t) as h from {old} as t) as o using (record_id)
+            from ({n}) as n
+            full outer join ({o}) as o using (record_id)
             left join (select record_id, hidden_reason from {pf.mart} where {pf.where}) as m
                 on m.record_id = coalesce(n.record_id, o.record_id)
             where n.h is distinct from o.h""")
@@ -331,7 +344,8 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
         # previous file's ran DuckDB 2.0 out of memory at 1GB (daily passes at 5M and 10M, 2026-12-02).
         _copy(con, rows_sql, staging / pf.name, public=True)
         files.append(_file_entry(con, staging / pf.name, hasher=hasher))
-    _copy(con, _changes(con, staging, prev_dir, scoped is not None), staging / "changes.parquet", public=True)
+    _copy(con, _changes(con, staging, prev_dir, scoped.internal_dir if scoped else None), staging / "changes.parquet",
+          public=True)
     files.append(_file_entry(con, staging / "changes.parquet", hasher=hasher))
     hasher.wait()
     rows = {e["name"]: e["rows"] for e in files}
@@ -364,6 +378,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     # Rule state: on a scoped pass, what the rules re-decided beside the previous version's base (linked).
     state = {sf.name.removesuffix(".parquet"): status_query(con, sf) for sf in STATUS_FILES}
     state |= {t: f"select * from {f'{t}__scope' if scoped else t}" for t in STATE_RULE_TABLES}
+    state[PUBLIC_ROWS] = " union all ".join(public_row_hashes(pf) for pf in PUBLIC_FILES)
     prev_entries = {e["name"]: e for e in prev_i_files}
     for table, query in state.items():
         for path, source in write_state(con, staging, version, table, query, scoped.internal_dir if scoped else None,

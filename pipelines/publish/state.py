@@ -29,14 +29,17 @@ STATE_DIR = "state"
 # Rule tables the scoped rules assemble that are kept as state; discipline_targets and subject_grades are files the
 # publication contract names, so they stay whole files.
 STATE_RULE_TABLES = ("dishonesty_windows", "repair_outcomes", "list_removals_checked", "list_memberships")
+# The hash of every public row per record (exports.public_row_hashes): what a scoped pass compares its re-decided
+# rows with for changes.parquet, instead of reading the previous public files again.
+PUBLIC_ROWS = "public_rows"
 COMPACT_SHARE = 0.5
 
 
 def state_tables() -> tuple[str, ...]:
-    """Every table kept as state: the status files (by their stem) and STATE_RULE_TABLES."""
+    """Every table kept as state: the status files (by their stem), STATE_RULE_TABLES and PUBLIC_ROWS."""
     from pipelines.publish.contract import STATUS_FILES
 
-    return tuple(sf.name.removesuffix(".parquet") for sf in STATUS_FILES) + STATE_RULE_TABLES
+    return tuple(sf.name.removesuffix(".parquet") for sf in STATUS_FILES) + STATE_RULE_TABLES + (PUBLIC_ROWS,)
 
 
 @dataclass(frozen=True)
@@ -114,15 +117,15 @@ def write_state(con: duckdb.DuckDBPyConnection, staging: Path, version: str, tab
     scope_sql = "select subject_key from rule_scope"
     if prev.scope is not None:
         scope_sql += f" union select subject_key from read_parquet({lit(str(prev.scope))})"
-    delta_rows = con.sql(f"select count(*) from ({delta_sql})").fetchall()[0][0]
-    if delta_rows > COMPACT_SHARE * _rows(con, prev.base):   # cheaper to start a new base than to carry this
+    delta, scope = out / f"delta-{version}.parquet", out / f"scope-{version}.parquet"
+    copy(delta_sql, delta)
+    if _rows(con, delta) > COMPACT_SHARE * _rows(con, prev.base):   # cheaper to start a new base than to carry it
         old = (f"select b.* from read_parquet({lit(str(prev.base))}) as b anti join ({scope_sql}) as s "
                f"using (subject_key) where b.subject_key is not null")
-        copy(f"{delta_sql} union all {old}", base)
+        copy(f"select * from read_parquet({lit(str(delta))}) union all {old}", base)
+        delta.unlink()
         return [(base, None)]
     linked = out / prev.base.name
     link(prev.base, linked)
-    delta, scope = out / f"delta-{version}.parquet", out / f"scope-{version}.parquet"
-    copy(delta_sql, delta)
     copy(f"select distinct subject_key from ({scope_sql})", scope)
     return [(linked, prev.base), (delta, None), (scope, None)]
