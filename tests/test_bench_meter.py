@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 from benchmarks import Meter
 
@@ -34,6 +35,25 @@ def test_the_sampler_outlives_short_lived_children():
     meter.end()
     assert meter._tree.is_alive()
     assert meter.stages["then a big child"].peak_rss_mb > meter.stages["churn"].peak_rss_mb + 250
+
+
+def test_a_child_not_yet_exec_d_is_not_counted_again(monkeypatch):
+    """A forked child that has not exec'd yet shares this process's pages: counting its RSS would count ours twice."""
+    import benchmarks
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        ours = benchmarks._cmdline()
+        monkeypatch.setattr(benchmarks, "_cmdline", lambda pid="self": ours)   # the child still runs our program
+        sampler = benchmarks._Sampler(tree=True)
+        sampler.start()
+        time.sleep(0.2)
+        sampler.stop.set()
+        sampler.join()
+        assert sampler.peak == 0   # no child counted (the tree sampler records nothing without children)
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_a_child_that_exits_while_it_is_listed_is_left_out(monkeypatch):
