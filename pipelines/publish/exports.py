@@ -344,8 +344,8 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
         # previous file's ran DuckDB 2.0 out of memory at 1GB (daily passes at 5M and 10M, 2026-12-02).
         _copy(con, rows_sql, staging / pf.name, public=True)
         files.append(_file_entry(con, staging / pf.name, hasher=hasher))
-    _copy(con, _changes(con, staging, prev_dir, scoped.internal_dir if scoped else None), staging / "changes.parquet",
-          public=True)
+    prev_state = scoped.internal_dir if scoped else None   # the version the rule state builds on
+    _copy(con, _changes(con, staging, prev_dir, prev_state), staging / "changes.parquet", public=True)
     files.append(_file_entry(con, staging / "changes.parquet", hasher=hasher))
     hasher.wait()
     rows = {e["name"]: e["rows"] for e in files}
@@ -381,7 +381,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     state[PUBLIC_ROWS] = " union all ".join(public_row_hashes(pf) for pf in PUBLIC_FILES)
     prev_entries = {e["name"]: e for e in prev_i_files}
     for table, query in state.items():
-        for path, source in write_state(con, staging, version, table, query, scoped.internal_dir if scoped else None,
+        for path, source in write_state(con, staging, version, table, query, prev_state,
                                         lambda sql, path: _copy(con, sql, path, RULE_TABLE_ROW_GROUP_BYTES)):
             name = path.relative_to(staging).as_posix()
             old = prev_entries.get(name)

@@ -1,7 +1,7 @@
 """The rule state of the internal export, kept as a base and a cumulative delta per table.
 
 Tables whose rows are all about one subject each (the <type>_status files and the rule tables the scoped rules
-assemble: STATE_TABLES) are what a daily version rewrote whole although the rules re-decided only the subjects in
+assemble, and the public rows' hashes: state_tables()) are what a daily version rewrote whole although the rules re-decided only the subjects in
 scope. Each is stored in the version as
 
     state/<table>/base-<version>.parquet    its rows as the version that wrote it had them (later versions link it)
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,11 +64,16 @@ def state_relation(version_dir: Path, table: str) -> str:
     parts = state_parts(version_dir, table)
     if parts is None:
         raise FileNotFoundError(f"no state of {table} in {version_dir}")
-    base = f"read_parquet({lit(str(parts.base))})"
     if parts.delta is None:
-        return f"select * from {base}"
-    return (f"select b.* from {base} as b anti join read_parquet({lit(str(parts.scope))}) as s using (subject_key) "
-            f"where b.subject_key is not null union all select * from read_parquet({lit(str(parts.delta))})")
+        return f"select * from read_parquet({lit(str(parts.base))})"
+    scope = f"select subject_key from read_parquet({lit(str(parts.scope))})"
+    return f"{_outside(parts.base, scope)} union all select * from read_parquet({lit(str(parts.delta))})"
+
+
+def _outside(base: Path, scope_sql: str) -> str:
+    """The rows of a base about subjects not in scope_sql (rows without a subject are always in the delta)."""
+    return (f"select b.* from read_parquet({lit(str(base))}) as b anti join ({scope_sql}) as s using (subject_key) "
+            f"where b.subject_key is not null")
 
 
 def internal_relation(version_dir: Path, name: str) -> str:
@@ -92,7 +98,7 @@ def _rows(con: duckdb.DuckDBPyConnection, path: Path) -> int:
 
 
 def write_state(con: duckdb.DuckDBPyConnection, staging: Path, version: str, table: str, rows_sql: str,
-                previous: Path | None, copy) -> list[tuple[Path, Path | None]]:
+                previous: Path | None, copy: Callable[[str, Path], None]) -> list[tuple[Path, Path | None]]:
     """Write table's state into the staging version; [(written or linked file, its source when linked)].
 
     rows_sql: the table's rows when previous is None (every subject evaluated), else the rows of the subjects in
@@ -108,7 +114,6 @@ def write_state(con: duckdb.DuckDBPyConnection, staging: Path, version: str, tab
     if prev is None:
         copy(rows_sql, base)
         return [(base, None)]
-    assert previous is not None
     kept = ""
     if prev.delta is not None:   # earlier re-decisions of subjects not re-decided now
         kept = (f" union all select d.* from read_parquet({lit(str(prev.delta))}) as d "
@@ -120,9 +125,7 @@ def write_state(con: duckdb.DuckDBPyConnection, staging: Path, version: str, tab
     delta, scope = out / f"delta-{version}.parquet", out / f"scope-{version}.parquet"
     copy(delta_sql, delta)
     if _rows(con, delta) > COMPACT_SHARE * _rows(con, prev.base):   # cheaper to start a new base than to carry it
-        old = (f"select b.* from read_parquet({lit(str(prev.base))}) as b anti join ({scope_sql}) as s "
-               f"using (subject_key) where b.subject_key is not null")
-        copy(f"select * from read_parquet({lit(str(delta))}) union all {old}", base)
+        copy(f"select * from read_parquet({lit(str(delta))}) union all {_outside(prev.base, scope_sql)}", base)
         delta.unlink()
         return [(base, None)]
     linked = out / prev.base.name

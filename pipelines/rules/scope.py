@@ -15,9 +15,10 @@ on a pass after a published version, the rules run on the records of the subject
 Everything else is taken from the previous internal version, which holds every rule table the next version
 needs (ASSEMBLED, the status files and the public files): rows of subjects outside the scope are the previous
 version's rows, unchanged. The status files and most assembled tables are rule state there (a base and the
-rows re-decided since, pipelines/publish/state.py): the publish writes the scope's rows beside the linked base. The previous version is used only when it was written by the same rules (the
-fingerprint of the rule SQL, the catalogue and DuckDB's version) over this warehouse's history (its history parts
-are a prefix of the history tables); anything else, or CREDIT_RULES_FULL=1, evaluates every subject. The test
+rows re-decided since, pipelines/publish/state.py): the publish writes the scope's rows beside the linked base.
+The previous version is used only when it was written by the same rules (the fingerprint of the rule SQL, the
+catalogue and DuckDB's version) over this warehouse's history (its history parts are a prefix of the history
+tables); anything else, or CREDIT_RULES_FULL=1, evaluates every subject. The test
 suite holds scoped and full evaluation to identical exports (tests/rules/test_scoped_rules.py).
 """
 
