@@ -211,8 +211,10 @@ def _w_ours(spec: dict, meter: Meter) -> dict:
     as_of = dt.date.fromisoformat(spec["as_of"])
     os.environ.update(spec.get("env") or {})
     with meter.stage("startup"):
+        from pipelines.background import GxProcess
         from pipelines.home import Home
         from pipelines.run import PassSummary, collect, merge_and_publish, validate_pending
+        from pipelines.validate.gx_runner import warm_up
 
         home = Home.resolve(spec["home"])
     if spec.get("profile"):
@@ -230,12 +232,13 @@ def _w_ours(spec: dict, meter: Meter) -> dict:
             meter.end()
 
     meter.begin("collect")
-    collect(home, summary, progress)
+    gx = GxProcess()   # as run_pass: started when the first batch lands
+    collect(home, summary, progress, on_landed=lambda: gx.start(warm_up))
     if spec.get("drop_inbox"):   # landed files are never read from the inbox again: free the disk for 60M
         shutil.rmtree(home.inbox, ignore_errors=True)
     meter.begin("validate")
     docs_errors: list[Exception] = []   # as run_pass: raised after the publish
-    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors)
+    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors, gx=gx)
     meter.begin("merge")
     merge_and_publish(home, as_of, dt.datetime.now(dt.UTC), summary, progress)
     meter.end()

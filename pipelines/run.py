@@ -47,11 +47,16 @@ class PassSummary:
     rules: RuleRun | None = None
 
 
-def collect(home: Home, summary: PassSummary, progress: Progress) -> None:
-    """Land every department's new files (Parquet only)."""
+def collect(home: Home, summary: PassSummary, progress: Progress,
+            on_landed: Callable[[], None] | None = None) -> None:
+    """Land every department's new files (Parquet only). on_landed is called once, when the first new batch
+    has landed (the pass starts its GX worker then, so that GX's import overlaps the rest of the landing)."""
     depts = departments_in_inbox(home)
     for i, dept in enumerate(depts, 1):
         res = collect_department(home, dept)
+        if res.landed and on_landed:
+            on_landed()
+            on_landed = None
         summary.files_read += len(res.landed) + len(res.rejected)
         summary.duplicates += len(res.duplicates)
         summary.rejected_files += res.rejected
@@ -69,33 +74,36 @@ def collect(home: Home, summary: PassSummary, progress: Progress) -> None:
 
 
 def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Progress,
-                     department: str | None = None, docs_errors: list[Exception] | None = None) -> None:
+                     department: str | None = None, docs_errors: list[Exception] | None = None,
+                     gx: GxProcess | None = None) -> None:
     """Validate every landed batch (of one department, or all) that has no validation result yet, then
     render the GX Data Docs of the new results.
 
     GX (the cross-checks and the Data Docs) runs in a worker process that exits before this returns, so
     the memory it took is given back before the warehouse steps fill DuckDB's buffer pool. The Data Docs are
     a report and gate nothing: given docs_errors, a failure to render them is appended there (for the
-    caller to raise once its own work stands) instead of raised.
+    caller to raise once its own work stands) instead of raised. gx: the pass's GX worker when the caller
+    started it already (see collect); it is closed here all the same.
     """
-    batches = load_batches(home)
-    summary.batches = batches
-    todo = [b for b in batches.values()
-            if b.status == "landed" and department in (None, b.department)
-            and not (home.validation / "batches" / f"{b.batch_id}.json").exists()]
-    by_type: dict[str, list[Batch]] = {}
-    for b in sorted(todo, key=lambda b: (b.landed_at, b.file_name)):
-        by_type.setdefault(b.record_type or "", []).append(b)
-    results: list[BatchValidation] = []
-    # GX must agree with the SQL flags before any batch counts as validated (then merge takes it).
-    run_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{department or 'all'}"
-    # The feedback workbooks go to one side thread, the GX cross-checks to another that hands them to the GX
-    # worker process: Python work in two processes while DuckDB flags the next record type.
-    side, gx_side, gx = SideWork(), SideWork("gx-side"), GxProcess()
-    if todo:
-        gx_side.submit(gx.call, warm_up)   # GX's import and context, while DuckDB flags the first record type
-    con = connect()
+    gx = gx or GxProcess()
     try:
+        batches = load_batches(home)
+        summary.batches = batches
+        todo = [b for b in batches.values()
+                if b.status == "landed" and department in (None, b.department)
+                and not (home.validation / "batches" / f"{b.batch_id}.json").exists()]
+        by_type: dict[str, list[Batch]] = {}
+        for b in sorted(todo, key=lambda b: (b.landed_at, b.file_name)):
+            by_type.setdefault(b.record_type or "", []).append(b)
+        results: list[BatchValidation] = []
+        # GX must agree with the SQL flags before any batch counts as validated (then merge takes it).
+        run_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{department or 'all'}"
+        # The feedback workbooks go to one side thread, the GX cross-checks to another that hands them to the GX
+        # worker process: Python work in two processes while DuckDB flags the next record type.
+        side, gx_side = SideWork(), SideWork("gx-side")
+        if todo:
+            gx_side.submit(gx.call, warm_up)   # GX's import and context, while DuckDB flags the first record type
+        con = connect()
         try:
             for record_type, group in sorted(by_type.items()):
                 done = validate_batches(home, record_type, group, as_of, con, side)
@@ -182,9 +190,14 @@ def run_pass(home: Home, as_of: date, progress: Progress | None = None, now: dat
     progress = progress or (lambda *_: None)
     now = now or datetime.now(UTC)
     summary = PassSummary(as_of)
-    collect(home, summary, progress)
+    gx = GxProcess()   # started as soon as a batch lands: GX imports in it while the rest lands
+    try:
+        collect(home, summary, progress, on_landed=lambda: gx.start(warm_up))
+    except BaseException:
+        gx.close()
+        raise
     docs_errors: list[Exception] = []
-    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors)
+    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors, gx=gx)
     merge_and_publish(home, as_of, now, summary, progress)
     if docs_errors:   # the export stands; the report's failure is still a failure
         raise docs_errors[0]

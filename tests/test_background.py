@@ -58,6 +58,28 @@ def test_calls_run_in_a_worker_process_that_exits_on_close(monkeypatch):
         gx.close()
 
 
+def remember(path: str, value: str) -> str:
+    Path(path).write_text(value)
+    return value
+
+
+def test_calls_sent_ahead_run_first_and_their_failure_reaches_the_next_call(monkeypatch, tmp_path):
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    gx = GxProcess()
+    try:
+        gx.start(remember, str(tmp_path / "ahead"), "warm")      # returns at once; runs in the worker
+        assert gx.call(Path.read_text, tmp_path / "ahead") == "warm"   # it ran before this call
+        gx.start(int, "not a number")
+        with pytest.raises(ValueError, match="invalid literal"):
+            gx.call(os.getpid)                                  # the failure sent ahead surfaces here
+        pid = gx.call(os.getpid)                                # and the answers stay in step
+        assert pid != os.getpid() and gx.call(shout_and_answer, 2) == 4
+        gx.start(remember, str(tmp_path / "unread"), "x" * 200_000)   # an answer nobody reads...
+    finally:
+        gx.close()                                              # ...does not keep the worker from exiting
+    assert not Path(f"/proc/{pid}").exists() and (tmp_path / "unread").read_text() == "x" * 200_000
+
+
 def test_in_process_when_asked(monkeypatch):
     monkeypatch.setenv("CREDIT_GX_PROCESS", "0")
     gx = GxProcess()
