@@ -235,3 +235,42 @@ def ensure_columns(con: duckdb.DuckDBPyConnection, relation: str, names: list[st
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> None:
     """Execute a statement and drain its result (DuckDB 2.0 refuses new work while one is pending)."""
     con.execute(sql, params or []).fetchall()
+
+
+# Rows the project writes once and reads once (the staged rows, from validation to the merge) go to Arrow IPC files
+# with LZ4 frames instead of Parquet: DuckDB streams them out as record batches that pyarrow only frames and
+# compresses, where Parquet's encoders cost 2.5x the CPU (the 2.8M staged penalties at 10M: 3.2-3.8 s against
+# 8.6-10.2 s, their read back into the warehouse the same) for 3.6x the bytes on disk (510 MB against 141 MB).
+ARROW_BATCH_ROWS = 122_880
+
+
+def write_arrow(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
+    """Stream the rows of query into the Arrow IPC file path (written beside, then renamed); their number."""
+    import pyarrow.ipc as ipc
+
+    tmp = path.with_name(path.name + ".tmp")
+    reader = con.sql(query).to_arrow_reader(ARROW_BATCH_ROWS)
+    rows = 0
+    try:
+        with ipc.new_file(tmp, reader.schema, options=ipc.IpcWriteOptions(compression="lz4")) as out:
+            for batch in reader:
+                out.write_batch(batch)
+                rows += batch.num_rows
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        reader.close()
+    tmp.replace(path)
+    return rows
+
+
+def arrow_relation(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """A name to select from for the rows of an Arrow IPC file (streamed from disk, registered on con)."""
+    import hashlib
+
+    import pyarrow.dataset as ds
+
+    name = "arrow_" + hashlib.sha1(str(path).encode()).hexdigest()[:16]
+    con.register(name, ds.dataset(str(path), format="ipc"))
+    return name
