@@ -36,7 +36,7 @@ import duckdb
 from pipelines.home import Home
 from pipelines.validate.sql import WAREHOUSE_DIR, connect, lit, run
 
-DEBT_MODEL = WAREHOUSE_DIR / "marts" / "debt_ledger_status.sql"
+DEBT_MODELS = (WAREHOUSE_DIR / "marts" / "debt_payments_checked.sql", WAREHOUSE_DIR / "marts" / "debt_ledger_status.sql")
 Q4 = Decimal("0.0001")
 ZERO = Decimal("0.0000")
 
@@ -128,7 +128,8 @@ def _debt_connection(version_dir: Path) -> duckdb.DuckDBPyConnection:
 
 def _evaluate(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
     run(con, f"set variable as_of = date '{as_of.isoformat()}'")
-    run(con, DEBT_MODEL.read_text(encoding="utf-8"))
+    for model in DEBT_MODELS:
+        run(con, model.read_text(encoding="utf-8"))
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:

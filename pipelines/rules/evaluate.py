@@ -13,6 +13,7 @@ import duckdb
 
 from pipelines.catalog import load_catalog
 from pipelines.rules.scope import (
+    DEBT_PAYMENTS,
     GLOBAL_MODELS,
     Previous,
     RuleRun,
@@ -21,6 +22,7 @@ from pipelines.rules.scope import (
     define_scope,
     drop_shadows,
     reset,
+    scoped_debt_payments,
     shadow_inputs,
 )
 from pipelines.validate.sql import WAREHOUSE_DIR, run
@@ -35,6 +37,7 @@ MODELS = (
     "mart_licenses",
     "mart_lists",
     "mart_commitments",
+    "debt_payments_checked",
     "debt_ledger_status",
     "discipline_targets",
     "discipline_feedback_coverage",
@@ -73,7 +76,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date, previous: Previous | s
         return RuleRun("full", why)
     shadows = shadow_inputs(con)
     try:
-        _run_models(con, [m for m in MODELS if m not in GLOBAL_MODELS])
+        for model in (m for m in MODELS if m not in GLOBAL_MODELS):
+            if not (model == DEBT_PAYMENTS and scoped_debt_payments(con, previous, lambda m: _run_models(con, [m]))):
+                _run_models(con, [model])
     finally:
         drop_shadows(con, shadows)
     if why := assemblable(con, previous):

@@ -9,8 +9,10 @@ on a pass after a published version, the rules run on the records of the subject
 - when as_of moved from the previous version's, subjects with any date (a record's own, or a window or term
   end the rules derived, from the previous status files) between the two dates: only there can a comparison
   with as_of turn out differently,
-- every debtor of the debt ledger when as_of moved or debts or payments arrived (the debt rules always run in
-  full; a debtor's grade follows its overdue debts).
+- every debtor of the debt ledger when as_of moved or debts or payments arrived (the debt rules depend on as_of and
+  run in full; a debtor's grade follows its overdue debts). Only debt_payments_checked, which does not depend on
+  as_of, is scoped, by ledger item: the items with a new payment or ledger version are checked again, every other
+  item's payments are the previous version's (scoped_debt_payments).
 
 Everything else is taken from the previous internal version, which holds every rule table the next version
 needs (ASSEMBLED, the status files and the public files): rows of subjects outside the scope are the previous
@@ -27,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -222,3 +225,53 @@ def assemble(con: duckdb.DuckDBPyConnection, prev: Previous) -> None:
             select * from {table}__scope
             union all
             {outside_scope(prev, table)}""")
+
+
+DEBT_PAYMENTS = "debt_payments_checked"
+
+
+def scoped_debt_payments(con: duckdb.DuckDBPyConnection, prev: Previous, run_model: Callable[[str], None]) -> bool:
+    """Build debt_payments_checked for the ledger items with a payment or ledger version merged since prev (the
+    items both versions of a corrected record name), with every other item's rows from prev's
+    debt_payments.parquet. False, having done nothing, when that file is missing or has other columns."""
+    from pipelines.merge.warehouse import table_exists
+    from pipelines.publish.exports import history_parts
+
+    prev_file = prev.internal_dir / "debt_payments.parquet"
+    if not prev_file.is_file():
+        return False
+    parts = history_parts(prev.internal_files)
+    touched = ["select null::varchar as ledger_no where false"]
+    for rt in ("debt_payment", "debt_ledger"):
+        hist = f"{rt}_history"
+        if table_exists(con, hist):
+            mine = parts.get(rt, [])
+            since = mine[-1].last if mine else 0
+            touched.append(f"select ledger_no from {hist} where record_id in "
+                           f"(select record_id from {hist} where version_seq > {since})")
+    run(con, "create or replace temp table debt_scope as select distinct ledger_no from ("
+             + " union all ".join(touched) + ") where ledger_no is not null")
+    db = con.sql("select current_database()").fetchall()[0][0]
+    shadowed = ("debt_payment", "debt_ledger")
+    for name in shadowed:   # an item's payments are checked against each other and its amount only
+        run(con, f"create or replace temp view {name} as select * from {q(db)}.main.{name} "
+                 f"where ledger_no is null or ledger_no in (select ledger_no from debt_scope)")
+    try:
+        run_model(DEBT_PAYMENTS)
+    finally:
+        for name in shadowed:
+            run(con, f"drop view if exists temp.main.{name}")
+    previous = f"read_parquet({lit(str(prev_file))})"
+    columns = [c[:2] for c in con.sql(f"describe {DEBT_PAYMENTS}").fetchall()]
+    if columns != [c[:2] for c in con.sql(f"describe select * from {previous}").fetchall()]:
+        run(con, f"drop table temp.main.{DEBT_PAYMENTS}")
+        return False
+    run(con, f"alter table temp.main.{DEBT_PAYMENTS} rename to {DEBT_PAYMENTS}__scope")
+    run(con, f"""create or replace temp table {DEBT_PAYMENTS} as
+        select * from {DEBT_PAYMENTS}__scope
+        union all
+        select p.* from {previous} as p
+        anti join debt_scope as s on s.ledger_no = p.ledger_no
+        where p.ledger_no is not null""")
+    run(con, f"drop table temp.main.{DEBT_PAYMENTS}__scope")
+    return True

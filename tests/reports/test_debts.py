@@ -135,7 +135,7 @@ def test_payment_checks_match_a_one_by_one_oracle():
     """The set-based payment check against the rule applied payment by payment, on many items with excesses."""
     import random
 
-    from pipelines.reports.debts import DEBT_MODEL
+    from pipelines.reports.debts import DEBT_MODELS
 
     rng = random.Random(20261201)
     ledgers = {f"L{i:04d}": Decimal(rng.randint(1, 5000)).scaleb(-2) for i in range(300)}
@@ -164,7 +164,8 @@ def test_payment_checks_match_a_one_by_one_oracle():
                     "date '2025-01-01')", list(ledgers.items()))
     con.executemany("insert into debt_payment values (?, ?, ?, ?)", [(p[1], p[0], p[2], p[3]) for p in payments])
     con.execute("set variable as_of = date '2025-12-31'")
-    con.execute(DEBT_MODEL.read_text(encoding="utf-8"))
+    for model in DEBT_MODELS:
+        con.execute(model.read_text(encoding="utf-8"))
     got = {r[0]: r[1:] for r in con.execute(
         "select payment_no, payment_seq, repaid_through, problem from debt_payments_checked").fetchall()}
     assert got == expected

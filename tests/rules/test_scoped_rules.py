@@ -17,6 +17,7 @@ import pytest
 from pipelines.home import Home
 from pipelines.publish import state
 from pipelines.publish.state import STATE_DIR, state_parts, state_relation, state_tables
+from pipelines.rules import evaluate as evaluate_mod
 from pipelines.rules import scope
 from pipelines.run import PassSummary, collect, merge_and_publish, run_pass, validate_pending
 from tests.conftest import AS_OF, FIXTURE_DEPARTMENTS, FIXTURES
@@ -123,6 +124,30 @@ def test_scoped_passes_publish_what_a_full_evaluation_publishes(tmp_path, monkey
         f"select state from ({state_relation(_latest(home, 'internal'), 'lists_status')}) "
         "where list_name = '诚信示范企业'").fetchall()
     assert suspended == [("suspended",)]
+
+    # Debts: a payment corrected onto another ledger item, a new payment, an item's amount corrected. Only the items
+    # these name are checked again; every other item's payments are the previous version's.
+    scoped_debts = []
+
+    def record(*args):
+        scoped_debts.append(real(*args))
+        return scoped_debts[-1]
+
+    real = evaluate_mod.scoped_debt_payments
+    monkeypatch.setattr(evaluate_mod, "scoped_debt_payments", record)
+    (home.inbox / "cz" / "debt_payment_2026-01.csv").write_text(
+        "清偿记录编号,台账编号,清偿日期,清偿金额（万元）\n"
+        "QC2025002,QQ2025002,2025-06-30,750.5678\nQC2025004,QQ2025003,2025-07-31,20\n", encoding="utf-8")
+    ledgers = (FIXTURES / "debt_ledger.csv").read_text(encoding="utf-8").splitlines()
+    (home.inbox / "cz" / "debt_ledger_2026-01.csv").write_text(
+        "\n".join([ledgers[0], ledgers[4].replace(",12,", ",9.5,")]) + "\n", encoding="utf-8")
+    twin_pass(home, tmp_path, "debts", AS_OF, monkeypatch)
+    assert scoped_debts == [True]
+    problems = dict(duckdb.connect().sql(
+        f"select payment_no, problem from read_parquet('{_latest(home, 'internal') / 'debt_payments.parquet'}')"
+    ).fetchall())
+    assert problems == {"QC2025001": None, "QC2025002": "debt_payment.exceeds_owed", "QC2025003": "refers_to.unknown",
+                        "QC2025004": None}
 
     # Nothing new, as_of later: windows and terms run out (time alone re-decides subjects) ...
     rules = twin_pass(home, tmp_path, "later", AS_OF + timedelta(days=400), monkeypatch)
