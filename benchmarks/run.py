@@ -153,23 +153,10 @@ def _instrument_sql(meter: Meter) -> None:
             stage = meter._open[0] if meter._open else "?"
             _SQL_LOG.append((stage, " ".join(sql.split())[:200], time.perf_counter() - t0))
 
-    original_arrow = sqlmod.write_arrow
-
-    def timed_arrow(con, query, path):
-        t0 = time.perf_counter()
-        try:
-            return original_arrow(con, query, path)
-        finally:
-            stage = meter._open[0] if meter._open else "?"
-            _SQL_LOG.append((stage, "write_arrow " + " ".join(query.split())[:180] + f" to {path}",
-                             time.perf_counter() - t0))
-
     for name in ("pipelines.validate.batch", "pipelines.merge.warehouse", "pipelines.rules.evaluate",
                  "pipelines.publish.exports"):
         mod = importlib.import_module(name)
         mod.run = timed
-        if hasattr(mod, "write_arrow"):
-            mod.write_arrow = timed_arrow
 
 
 _SIDE_BUSY: dict[str, list[float]] = {}   # side-thread job → its durations (s), for the report

@@ -16,7 +16,7 @@ import duckdb
 from pipelines.catalog import load_catalog
 from pipelines.home import Home
 from pipelines.ingest.files import load_batches
-from pipelines.validate.batch import staged_files, staged_relation
+from pipelines.validate.batch import staged_relation
 from pipelines.validate.sql import WAREHOUSE_DIR, connect, lit, run
 
 SUBJECT_COLUMNS = ("subject_key", "subject_name", "subject_category", "uscc", "id_no", "org_code",
@@ -78,7 +78,7 @@ def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime) -> Me
     ts = lit(merged_at.isoformat()) + "::timestamptz"
     for record_type, batch_ids, batch_rows in pending:
         # None: every row held back
-        source = (staged_relation(home, record_type, batch_ids, con)
+        source = (staged_relation(home, record_type, batch_ids)
                   or f"(select * exclude (learned_at, superseded_at, version_seq) from ({empty_history(record_type)}))")
         hist = f"{record_type}_history"
         if not table_exists(con, hist):
@@ -112,9 +112,6 @@ def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime) -> Me
             f"update batches set merged_at = {ts} where batch_id in (select unnest(?::varchar[]))", [batch_ids]
         )
         result.batches_merged += len(batch_ids)
-        # Their rows are in the warehouse (each statement above committed): the staged files are not read again.
-        for f in staged_files(home, batch_ids):
-            f.unlink(missing_ok=True)
     run(con, f"update batches set merged_at = {ts} where status = 'rejected' and merged_at is null")
     create_current_views(con)
     update_subjects(con, since)

@@ -13,7 +13,6 @@ from pipelines.ingest.files import collect_department, load_batches
 from pipelines.merge.warehouse import merge, open_warehouse
 from pipelines.run import PassSummary, validate_pending
 from pipelines.validate.batch import staged_relation
-from pipelines.validate.sql import arrow_relation
 from tests.conftest import AS_OF, FIXTURES
 
 
@@ -44,7 +43,7 @@ def test_batches_of_one_type_keep_their_own_rows_counts_and_quarantine(home):
                     f"read_parquet('{home.quarantine_dir / 'rows' / f'{batch.batch_id}.parquet'}') "
                     "order by row_number").fetchall()
         assert q == [(batch.batch_id, batch.file_name, n) for n in bad_rows]
-        rows = staged_relation(home, "admin_penalty", [batch.batch_id], con)
+        rows = staged_relation(home, "admin_penalty", [batch.batch_id])
         staged = con.sql(f"select distinct _batch_id, count(*) over () from {rows}").fetchall()
         assert staged == [(batch.batch_id, v.accepted)]
         assert not set(bad_rows) & {r[0] for r in con.sql(f"select _row_number from {rows}").fetchall()}
@@ -166,7 +165,7 @@ def test_a_batch_validated_again_alone_is_read_from_its_new_file_only(home):
     own = summary.validations[0].staged
     assert own != shared and (home.root / shared).is_file()     # the shared file still holds its old rows
     con = duckdb.connect()
-    rows = staged_relation(home, "admin_penalty", [first.batch_id, second.batch_id], con)
+    rows = staged_relation(home, "admin_penalty", [first.batch_id, second.batch_id])
     counts = dict(con.sql(f"select _batch_id, count(*) from {rows} group by all").fetchall())
     assert counts == {first.batch_id: 9, second.batch_id: 7}     # 11 − 2 and 9 − 2 accepted, none twice
-    assert con.sql(f"select count(*) from {arrow_relation(con, home.root / shared)}").fetchall()[0][0] == 16
+    assert con.sql(f"select count(*) from read_parquet('{home.root / shared}')").fetchall()[0][0] == 16
