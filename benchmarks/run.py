@@ -211,10 +211,8 @@ def _w_ours(spec: dict, meter: Meter) -> dict:
     as_of = dt.date.fromisoformat(spec["as_of"])
     os.environ.update(spec.get("env") or {})
     with meter.stage("startup"):
-        from pipelines.background import GxProcess
         from pipelines.home import Home
-        from pipelines.run import PassSummary, collect, merge_and_publish, validate_pending
-        from pipelines.validate.gx_runner import warm_up
+        from pipelines.run import PassSummary, collect, merge_and_publish, start_gx_early, validate_pending
 
         home = Home.resolve(spec["home"])
     if spec.get("profile"):
@@ -232,8 +230,8 @@ def _w_ours(spec: dict, meter: Meter) -> dict:
             meter.end()
 
     meter.begin("collect")
-    gx = GxProcess()   # as run_pass: started when the first batch lands
-    collect(home, summary, progress, on_landed=lambda: gx.start(warm_up))
+    gx = start_gx_early(home)   # as run_pass
+    collect(home, summary, progress)
     if spec.get("drop_inbox"):   # landed files are never read from the inbox again: free the disk for 60M
         shutil.rmtree(home.inbox, ignore_errors=True)
     meter.begin("validate")

@@ -117,3 +117,28 @@ print(json.dumps({{
     home = tmp_path / "home"
     assert all((home / r).is_file() for r in got["results"])
     assert (home / "validation" / "docs" / "index.html").is_file()
+
+
+def test_a_pass_starts_gx_before_landing_only_a_small_input(home, monkeypatch):
+    """The GX worker imports GX while a small input lands (a daily batch); a large one, or nothing new, leaves it
+    to the validation (there the import is hidden behind DuckDB's work and would only compete with the landing)."""
+    from pipelines import run as run_mod
+    from pipelines.ingest.files import collect_department, new_inbox_bytes
+    from tests.conftest import fill_inbox
+
+    fill_inbox(home)
+    pending = new_inbox_bytes(home)
+    assert pending == sum(p.stat().st_size for p in home.inbox.rglob("*") if p.is_file())
+    gx = run_mod.start_gx_early(home)
+    try:
+        assert gx._proc is not None and gx._ahead == 1          # started, the warm-up on its way
+        assert gx.call(os.getpid) != os.getpid()
+    finally:
+        gx.close()
+    monkeypatch.setattr(run_mod, "GX_EARLY_MAX_BYTES", pending - 1)
+    assert run_mod.start_gx_early(home)._proc is None            # too large: the validation starts it
+    monkeypatch.setattr(run_mod, "GX_EARLY_MAX_BYTES", pending)
+    for dept in {p.parent.name for p in home.inbox.rglob("*.csv")}:
+        collect_department(home, dept)
+    assert new_inbox_bytes(home) == 0
+    assert run_mod.start_gx_early(home)._proc is None            # nothing new to land

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -303,6 +304,27 @@ def _hash_and_land(home: Home, department: str, paths: list[Path], known: dict[s
         return shas, {path: future.result() for path, future in landing.items()}
 
 
+def _changed_files(home: Home, department: str, index: dict) -> list[tuple[Path, str, os.stat_result]]:
+    """(path, inbox-relative name, stat) of every file of the department folder that is new or changed since the
+    file index saw it, in name order."""
+    files = sorted(p for p in (home.inbox / department).rglob("*") if p.is_file() and not p.name.startswith((".", "~$")))
+    changed = []
+    for path in files:
+        rel = str(path.relative_to(home.inbox))
+        st = path.stat()
+        seen = index.get(rel)
+        if seen and seen["size"] == st.st_size and seen["mtime_ns"] == st.st_mtime_ns:
+            continue  # already handled, unchanged
+        changed.append((path, rel, st))
+    return changed
+
+
+def new_inbox_bytes(home: Home) -> int:
+    """The bytes of every inbox file the next collection will read (new or changed since it was indexed)."""
+    return sum(st.st_size for dept in departments_in_inbox(home)
+               for _, _, st in _changed_files(home, dept, _file_index(home, dept)[1]))
+
+
 def collect_department(home: Home, department: str, now: datetime | None = None) -> ScanResult:
     """Land every new file of one department folder. Writes Parquet and JSON only (no warehouse).
 
@@ -313,16 +335,7 @@ def collect_department(home: Home, department: str, now: datetime | None = None)
     index_path, index = _file_index(home, department)
     known = load_batches(home)
     result = ScanResult([], [], [])
-    folder = home.inbox / department
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "~$")))
-    changed = []
-    for path in files:
-        rel = str(path.relative_to(home.inbox))
-        st = path.stat()
-        seen = index.get(rel)
-        if seen and seen["size"] == st.st_size and seen["mtime_ns"] == st.st_mtime_ns:
-            continue  # already handled, unchanged
-        changed.append((path, rel, st))
+    changed = _changed_files(home, department, index)
     shas, landed = _hash_and_land(home, department, [path for path, _, _ in changed], known, landed_at)
     for (path, rel, st), sha in zip(changed, shas, strict=True):
         index[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
