@@ -84,7 +84,7 @@ def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Pr
     the memory it took is given back before the warehouse steps fill DuckDB's buffer pool. The Data Docs are
     a report and gate nothing: given docs_errors, a failure to render them is appended there (for the
     caller to raise once its own work stands) instead of raised. gx: the pass's GX worker when the caller
-    started it already (see collect); it is closed here all the same.
+    started it already (start_gx_early); it is closed here all the same.
     """
     gx = gx or GxProcess()
     try:

@@ -141,8 +141,7 @@ def define_scope(con: duckdb.DuckDBPyConnection, as_of: date, prev: Previous) ->
         if held != sum(p.rows for p in mine):
             return f"the previous version's {rt.code} history is not this warehouse's"
         if rt.has_subject:
-            keys.append(f"select subject_key from {hist} where record_id in "
-                        f"(select record_id from {hist} where version_seq > {since})")
+            keys.append(_touched(hist, "subject_key", since))
         elif con.sql(f"select count(*) from {hist} where version_seq > {since}").fetchall()[0][0]:
             debts_moved = True
     if debts_moved and table_exists(con, "debt_ledger_history"):   # a debtor's grade follows its overdue debts
@@ -181,14 +180,24 @@ def outside_scope(prev: Previous, table: str) -> str:
             f"anti join rule_scope as s on s.subject_key = p.subject_key where p.subject_key is not null")
 
 
-def shadow_inputs(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Temp views that hide every record outside rule_scope from the rule models (they resolve temp first)."""
+def _touched(hist: str, column: str, since: int) -> str:
+    """column of every version of each record with a version merged after since (both sides of a correction)."""
+    return f"select {column} from {hist} where record_id in (select record_id from {hist} where version_seq > {since})"
+
+
+def _shadow(con: duckdb.DuckDBPyConnection, names: list[str], key: str, scope: str) -> list[str]:
+    """Temp views over the named tables or views that keep only the rows whose key is null or in the scope table
+    (the rule models resolve temp first)."""
     db = con.sql("select current_database()").fetchall()[0][0]
-    names = _subject_types() + ["subjects"]
     for name in names:
         run(con, f"create or replace temp view {name} as select * from {q(db)}.main.{name} "
-                 f"where subject_key is null or subject_key in (select subject_key from rule_scope)")
+                 f"where {key} is null or {key} in (select {key} from {scope})")
     return names
+
+
+def shadow_inputs(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Temp views that hide every record outside rule_scope from the rule models."""
+    return _shadow(con, _subject_types() + ["subjects"], "subject_key", "rule_scope")
 
 
 def drop_shadows(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
@@ -233,7 +242,8 @@ DEBT_PAYMENTS = "debt_payments_checked"
 def scoped_debt_payments(con: duckdb.DuckDBPyConnection, prev: Previous, run_model: Callable[[str], None]) -> bool:
     """Build debt_payments_checked for the ledger items with a payment or ledger version merged since prev (the
     items both versions of a corrected record name), with every other item's rows from prev's
-    debt_payments.parquet. False, having done nothing, when that file is missing or has other columns."""
+    debt_payments.parquet. False, leaving no debt_payments_checked, when that file is missing or has other columns
+    (the caller then runs the model over every item)."""
     from pipelines.merge.warehouse import table_exists
     from pipelines.publish.exports import history_parts
 
@@ -247,20 +257,15 @@ def scoped_debt_payments(con: duckdb.DuckDBPyConnection, prev: Previous, run_mod
         if table_exists(con, hist):
             mine = parts.get(rt, [])
             since = mine[-1].last if mine else 0
-            touched.append(f"select ledger_no from {hist} where record_id in "
-                           f"(select record_id from {hist} where version_seq > {since})")
+            touched.append(_touched(hist, "ledger_no", since))
     run(con, "create or replace temp table debt_scope as select distinct ledger_no from ("
              + " union all ".join(touched) + ") where ledger_no is not null")
-    db = con.sql("select current_database()").fetchall()[0][0]
-    shadowed = ("debt_payment", "debt_ledger")
-    for name in shadowed:   # an item's payments are checked against each other and its amount only
-        run(con, f"create or replace temp view {name} as select * from {q(db)}.main.{name} "
-                 f"where ledger_no is null or ledger_no in (select ledger_no from debt_scope)")
+    # an item's payments are checked against each other and its amount only
+    shadowed = _shadow(con, ["debt_payment", "debt_ledger"], "ledger_no", "debt_scope")
     try:
         run_model(DEBT_PAYMENTS)
     finally:
-        for name in shadowed:
-            run(con, f"drop view if exists temp.main.{name}")
+        drop_shadows(con, shadowed)
     previous = f"read_parquet({lit(str(prev_file))})"
     columns = [c[:2] for c in con.sql(f"describe {DEBT_PAYMENTS}").fetchall()]
     if columns != [c[:2] for c in con.sql(f"describe select * from {previous}").fetchall()]:
