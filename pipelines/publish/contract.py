@@ -18,7 +18,10 @@ SCHEMA_VERSION = "1.0"
 # the rules were scoped (pipelines/publish/state.py); read them through state.internal_relation, or the
 # analyst.duckdb views of the same names. public_rows (the hash of every public row) is state too: what the next
 # scoped pass compares for changes.parquet.
-INTERNAL_SCHEMA_VERSION = "4.0"
+# 4.1: the state of the status files of the record marts (penalties, licenses, commitments, other dishonesty) and of
+# public_rows is kept by record: their scope-<version>.parquet names record_ids, not subject_keys (a state table's
+# key is the column of its scope file; state.state_relation reads either).
+INTERNAL_SCHEMA_VERSION = "4.1"
 
 COMMON_COLUMNS = ("record_id", "subject_name", "subject_category", "uscc", "id_no_masked", "source_unit")
 

@@ -27,7 +27,7 @@ from pipelines.publish.contract import (
     column_label,
 )
 from pipelines.publish.state import PUBLIC_ROWS, STATE_RULE_TABLES, link, state_relation, write_state
-from pipelines.rules.scope import RuleRun
+from pipelines.rules.scope import RECORD_MARTS, RuleRun
 from pipelines.validate.sql import PARQUET, PUBLIC_PARQUET, connect, lit, q, run
 
 # Whole files; the status files and STATE_RULE_TABLES are rule state (pipelines/publish/state.py).
@@ -379,10 +379,17 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     state = {sf.name.removesuffix(".parquet"): status_query(con, sf) for sf in STATUS_FILES}
     state |= {t: f"select * from {f'{t}__scope' if scoped else t}" for t in STATE_RULE_TABLES}
     state[PUBLIC_ROWS] = " union all ".join(public_row_hashes(pf) for pf in PUBLIC_FILES)
+    # Kept by record: what the marts re-decided is a set of records (the record marts': not every record of the
+    # subjects in scope, pipelines/rules/scope.py).
+    by_record = {sf.name.removesuffix(".parquet"): f"select record_id from {sf.mart}"
+                 for sf in STATUS_FILES if sf.mart in RECORD_MARTS.values()}
+    by_record[PUBLIC_ROWS] = " union all ".join(f"select record_id from {pf.mart}" for pf in PUBLIC_FILES)
     prev_entries = {e["name"]: e for e in prev_i_files}
     for table, query in state.items():
+        keyed = {"key": "record_id", "scope_sql": by_record[table]} if table in by_record else {}
         for path, source in write_state(con, staging, version, table, query, prev_state,
-                                        lambda sql, path: _copy(con, sql, path, RULE_TABLE_ROW_GROUP_BYTES)):
+                                        lambda sql, path: _copy(con, sql, path, RULE_TABLE_ROW_GROUP_BYTES),
+                                        **keyed):
             name = path.relative_to(staging).as_posix()
             old = prev_entries.get(name)
             entry = (dict(old) if source and old and old["bytes"] == path.stat().st_size

@@ -8,8 +8,11 @@ scope. Each is stored in the version as
     state/<table>/delta-<version>.parquet   the rows of every subject re-decided since that base, as decided now
     state/<table>/scope-<version>.parquet   those subjects (subject_key), with the ones that now have no rows
 
-and read as: the base's rows of subjects not in scope, then the delta (state_relation). Rows without a subject
-are re-decided by every pass, so only the newest delta (or base) holds them. A pass after a full evaluation, or
+and read as: the base's rows of subjects not in scope, then the delta (state_relation). The status files of the
+record marts and public_rows are kept by record instead (their scope file names record_ids: a scoped pass re-decides
+those marts' records, not every record of the subjects in scope; pipelines/rules/scope.py): a table's key is the
+column of its scope file. Rows without a subject are re-decided by every pass, so only the newest delta (or base)
+holds them. A pass after a full evaluation, or
 one whose delta would hold more than COMPACT_SHARE of the base's rows, writes a new base instead. Every version is
 complete and immutable, like the history parts: a reader needs nothing but the version's own directory.
 """
@@ -59,6 +62,13 @@ def state_parts(version_dir: Path, table: str) -> StateParts | None:
     return StateParts(bases[0], deltas[0] if deltas else None, scopes[0] if scopes else None)
 
 
+def scope_key(scope: Path) -> str:
+    """The key a state table's delta replaces base rows by: the one column of its scope file."""
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(scope).names[0]
+
+
 def state_relation(version_dir: Path, table: str) -> str:
     """The rows of a state table in a version (a query). Raises if the version lacks it."""
     parts = state_parts(version_dir, table)
@@ -66,13 +76,16 @@ def state_relation(version_dir: Path, table: str) -> str:
         raise FileNotFoundError(f"no state of {table} in {version_dir}")
     if parts.delta is None:
         return f"select * from read_parquet({lit(str(parts.base))})"
-    scope = f"select subject_key from read_parquet({lit(str(parts.scope))})"
-    return f"{_outside(parts.base, scope)} union all select * from read_parquet({lit(str(parts.delta))})"
+    key = scope_key(parts.scope) if parts.scope else "subject_key"
+    scope = f"select {key} from read_parquet({lit(str(parts.scope))})"
+    return f"{_outside(parts.base, scope, key)} union all select * from read_parquet({lit(str(parts.delta))})"
 
 
-def _outside(base: Path, scope_sql: str) -> str:
-    """The rows of a base about subjects not in scope_sql (rows without a subject are always in the delta)."""
-    return (f"select b.* from read_parquet({lit(str(base))}) as b anti join ({scope_sql}) as s using (subject_key) "
+def _outside(base: Path | str, scope_sql: str, key: str = "subject_key") -> str:
+    """The rows of a base (a file, or a query) whose key is not in scope_sql (rows without a subject are always in
+    the delta)."""
+    rows = f"read_parquet({lit(str(base))})" if isinstance(base, Path) else f"({base})"
+    return (f"select b.* from {rows} as b anti join ({scope_sql}) as s using ({key}) "
             f"where b.subject_key is not null")
 
 
@@ -98,12 +111,13 @@ def _rows(con: duckdb.DuckDBPyConnection, path: Path) -> int:
 
 
 def write_state(con: duckdb.DuckDBPyConnection, staging: Path, version: str, table: str, rows_sql: str,
-                previous: Path | None, copy: Callable[[str, Path], None]) -> list[tuple[Path, Path | None]]:
+                previous: Path | None, copy: Callable[[str, Path], None], key: str = "subject_key",
+                scope_sql: str = "select subject_key from rule_scope") -> list[tuple[Path, Path | None]]:
     """Write table's state into the staging version; [(written or linked file, its source when linked)].
 
-    rows_sql: the table's rows when previous is None (every subject evaluated), else the rows of the subjects in
-    the temp table rule_scope only, every other subject's rows being previous's (the previous internal version).
-    copy(query, path) writes a query to a Parquet file.
+    rows_sql: the table's rows when previous is None (every subject evaluated), else the rows of the keys in
+    scope_sql only (key: subject_key, the subjects in rule_scope by default, or record_id), every other key's rows
+    being previous's (the previous internal version). copy(query, path) writes a query to a Parquet file.
     """
     out = staging / STATE_DIR / table
     out.mkdir(parents=True, exist_ok=True)
@@ -114,21 +128,25 @@ def write_state(con: duckdb.DuckDBPyConnection, staging: Path, version: str, tab
     if prev is None:
         copy(rows_sql, base)
         return [(base, None)]
+    if prev.scope is not None and scope_key(prev.scope) != key:   # kept by another key: start a new base
+        assert previous is not None
+        copy(f"{rows_sql} union all {_outside(state_relation(previous, table), scope_sql, key)}", base)
+        return [(base, None)]
     kept = ""
-    if prev.delta is not None:   # earlier re-decisions of subjects not re-decided now
+    if prev.delta is not None:   # earlier re-decisions of keys not re-decided now
         kept = (f" union all select d.* from read_parquet({lit(str(prev.delta))}) as d "
-                f"anti join rule_scope as s using (subject_key) where d.subject_key is not null")
+                f"anti join ({scope_sql}) as s using ({key}) where d.subject_key is not null")
     delta_sql = rows_sql + kept
-    scope_sql = "select subject_key from rule_scope"
+    all_scope = scope_sql
     if prev.scope is not None:
-        scope_sql += f" union select subject_key from read_parquet({lit(str(prev.scope))})"
+        all_scope += f" union select {key} from read_parquet({lit(str(prev.scope))})"
     delta, scope = out / f"delta-{version}.parquet", out / f"scope-{version}.parquet"
     copy(delta_sql, delta)
     if _rows(con, delta) > COMPACT_SHARE * _rows(con, prev.base):   # cheaper to start a new base than to carry it
-        copy(f"select * from read_parquet({lit(str(delta))}) union all {_outside(prev.base, scope_sql)}", base)
+        copy(f"select * from read_parquet({lit(str(delta))}) union all {_outside(prev.base, all_scope, key)}", base)
         delta.unlink()
         return [(base, None)]
     linked = out / prev.base.name
     link(prev.base, linked)
-    copy(f"select distinct subject_key from ({scope_sql})", scope)
+    copy(f"select distinct {key} from ({all_scope})", scope)
     return [(linked, prev.base), (delta, None), (scope, None)]

@@ -15,15 +15,19 @@ from pipelines.catalog import load_catalog
 from pipelines.rules.scope import (
     DEBT_PAYMENTS,
     GLOBAL_MODELS,
+    RECORD_MARTS,
     Previous,
     RuleRun,
     assemblable,
     assemble,
+    carry_dishonesty,
     define_scope,
     drop_shadows,
+    extend_record_scope,
     reset,
     scoped_debt_payments,
     shadow_inputs,
+    shadow_records,
 )
 from pipelines.validate.sql import WAREHOUSE_DIR, run
 
@@ -76,7 +80,16 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date, previous: Previous | s
         return RuleRun("full", why)
     shadows = shadow_inputs(con)
     try:
+        narrow = extended = False   # the record marts' inputs shadowed to record_scope; record_scope complete
         for model in (m for m in MODELS if m not in GLOBAL_MODELS):
+            if (model in RECORD_MARTS.values()) != narrow:
+                if not extended:   # the repairs are re-decided by the first record mart
+                    extend_record_scope(con, previous)
+                    extended = True
+                narrow = not narrow
+                shadow_records(con, narrow)
+            if model == "subject_grades":
+                carry_dishonesty(con, previous)
             if not (model == DEBT_PAYMENTS and scoped_debt_payments(con, previous, lambda m: _run_models(con, [m]))):
                 _run_models(con, [model])
     finally:
@@ -87,7 +100,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date, previous: Previous | s
     assemble(con, previous)
     _run_models(con, GLOBAL_MODELS)
     n = con.sql("select count(*) from rule_scope").fetchall()[0][0]
-    return RuleRun("scoped", f"{n:,} subjects re-evaluated since version of {previous.as_of}", previous, n)
+    r = con.sql("select count(*) from record_scope").fetchall()[0][0]
+    return RuleRun("scoped", f"{n:,} subjects re-evaluated since version of {previous.as_of}, {r:,} records of "
+                             f"the record marts re-decided", previous, n)
 
 
 def _run_models(con: duckdb.DuckDBPyConnection, models: Sequence[str]) -> None:

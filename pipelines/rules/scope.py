@@ -14,6 +14,14 @@ on a pass after a published version, the rules run on the records of the subject
   as_of, is scoped, by ledger item: the items with a new payment or ledger version are checked again, every other
   item's payments are the previous version's (scoped_debt_payments).
 
+The four record marts (RECORD_MARTS: penalties, licenses, commitments, other dishonesty) decide each record on its
+own (its columns, as_of and its applied repair), so within the subjects in scope they re-decide only the records in
+*record_scope*: records with a version merged since, records with a date (their own, or a window end from the
+previous status files) between the two dates, and the records whose applied repair differs from the previous
+version's (extend_record_scope, once the repairs are re-decided).
+The grades, which need every public record of a subject, take the scope subjects' other public records from the
+previous version (carry_dishonesty).
+
 Everything else is taken from the previous internal version, which holds every rule table the next version
 needs (ASSEMBLED, the status files and the public files): rows of subjects outside the scope are the previous
 version's rows, unchanged. The status files and most assembled tables are rule state there (a base and the
@@ -49,6 +57,10 @@ ASSEMBLED = ("dishonesty_windows", "repair_outcomes", "list_removals_checked", "
 GLOBAL_MODELS = ("discipline_feedback_coverage", "pending_references")
 # Above this share of all subjects, evaluating everything is cheaper than scoping and assembling.
 MAX_SCOPE_SHARE = 0.5
+# Record type → the mart that decides each of its records on the record alone (with as_of and its applied repair):
+# a scoped pass re-decides only their records in record_scope, not every record of the subjects in rule_scope.
+RECORD_MARTS = {"admin_penalty": "mart_penalties", "other_dishonesty": "mart_other_dishonesty",
+                "admin_license": "mart_licenses", "commitment": "mart_commitments"}
 
 
 def fingerprint() -> str:
@@ -129,7 +141,7 @@ def define_scope(con: duckdb.DuckDBPyConnection, as_of: date, prev: Previous) ->
     if con.sql("select getvariable('subjects_full_build')").fetchall()[0][0]:
         return "the merge rebuilt the subject master"   # every subject's name and identifiers may have changed
     parts = history_parts(prev.internal_files)
-    keys = []
+    keys, records = [], ["select null::varchar as record_id where false"]
     debts_moved = as_of != prev.as_of
     for rt in load_catalog().record_types.values():
         hist = f"{rt.code}_history"
@@ -142,23 +154,37 @@ def define_scope(con: duckdb.DuckDBPyConnection, as_of: date, prev: Previous) ->
             return f"the previous version's {rt.code} history is not this warehouse's"
         if rt.has_subject:
             keys.append(_touched(hist, "subject_key", since))
+            if rt.code in RECORD_MARTS:
+                records.append(f"select record_id from {hist} where version_seq > {since}")
         elif con.sql(f"select count(*) from {hist} where version_seq > {since}").fetchall()[0][0]:
             debts_moved = True
     if debts_moved and table_exists(con, "debt_ledger_history"):   # a debtor's grade follows its overdue debts
         keys.append("select debtor_uscc as subject_key from debt_ledger_history")
+    status = {sf.mart: f"({internal_relation(prev.internal_dir, sf.name)})" for sf in STATUS_FILES}
     if table_exists(con, "affected_subjects"):   # the merge ran on this connection
+        # (a record's subject_key and subject columns are its own, set when it was staged: the record marts read
+        # nothing of the subject master, so its changes re-decide subjects, not records)
         keys.append("select subject_key from affected_subjects")
+    crossing = ["select null::varchar as subject_key, null::varchar as record_id, false as by_record where false"]
     if as_of != prev.as_of:
         lo, hi = sorted((as_of, prev.as_of))
         between = f"between date {lit(lo.isoformat())} and date {lit(hi.isoformat())}"
-        sources = _subject_types() + [f"({internal_relation(prev.internal_dir, sf.name)})" for sf in STATUS_FILES]
-        for src in sources:
+        sources = [(code, code in RECORD_MARTS) for code in _subject_types()]
+        sources += [(status[sf.mart], sf.mart in RECORD_MARTS.values()) for sf in STATUS_FILES]
+        for src, by_record in sources:
             dates = [c[0] for c in con.sql(f"describe select * from {src}").fetchall() if c[1] == "DATE"]
             if dates:
-                keys.append(f"select subject_key from {src} where "
-                            + " or ".join(f"{q(d)} {between}" for d in dates))
+                crossing.append(f"select subject_key, record_id, {by_record} from {src} where "
+                                + " or ".join(f"{q(d)} {between}" for d in dates))
+    # Every source is read once: the subjects and the record marts' records with a date between the two dates.
+    run(con, "create or replace temp table date_crossings as " + " union all ".join(crossing))
+    keys.append("select subject_key from date_crossings")
+    records.append("select record_id from date_crossings where by_record")
     run(con, "create or replace temp table rule_scope as select distinct subject_key from ("
-             + " union all ".join(keys or ["select null::varchar as subject_key"]) + ") where subject_key is not null")
+             + " union all ".join(keys) + ") where subject_key is not null")
+    run(con, "create or replace temp table record_scope as select distinct record_id from ("
+             + " union all ".join(records) + ") where record_id is not null")
+    run(con, "drop table date_crossings")
     n = con.sql("select count(*) from rule_scope").fetchall()[0][0]
     total = con.sql("select count(*) from subjects").fetchall()[0][0] if table_exists(con, "subjects") else 0
     if n > MAX_SCOPE_SHARE * total:
@@ -200,6 +226,53 @@ def shadow_inputs(con: duckdb.DuckDBPyConnection) -> list[str]:
     return _shadow(con, _subject_types() + ["subjects"], "subject_key", "rule_scope")
 
 
+def shadow_records(con: duckdb.DuckDBPyConnection, narrow: bool) -> None:
+    """The record marts' inputs shadowed to record_scope (narrow) or back to rule_scope (their subjects)."""
+    present = [rt for rt in RECORD_MARTS if rt in _subject_types()]
+    if narrow:
+        db = con.sql("select current_database()").fetchall()[0][0]
+        for name in present:
+            run(con, f"create or replace temp view {name} as select * from {q(db)}.main.{name} "
+                     f"where subject_key is null or record_id in (select record_id from record_scope)")
+    else:
+        _shadow(con, present, "subject_key", "rule_scope")
+
+
+def extend_record_scope(con: duckdb.DuckDBPyConnection, prev: Previous) -> None:
+    """Add to record_scope every record whose applied repair (applied_repairs, just re-decided for the subjects in
+    scope) differs from the previous version's: a new or corrected repair, a repair whose window opened, or a
+    repair that another record made ambiguous."""
+    from pipelines.publish.state import internal_relation
+
+    before = (f"select target_record_id, min(repair_date) as repaired_on "
+              f"from ({internal_relation(prev.internal_dir, 'repair_outcomes.parquet')}) "
+              f"where outcome = 'applied' and subject_key in (select subject_key from rule_scope) group by all")
+    run(con, f"""insert into record_scope
+        select target_record_id from (
+            (select target_record_id, repaired_on from applied_repairs except ({before}))
+            union all
+            (({before}) except select target_record_id, repaired_on from applied_repairs))
+        except select record_id from record_scope""")
+
+
+def carry_dishonesty(con: duckdb.DuckDBPyConnection, prev: Previous) -> None:
+    """carried_dishonesty (what subject_grades reads beside the marts): the public penalties and other dishonesty
+    records of the subjects in scope that the marts did not re-decide, as the previous version showed them."""
+    from pipelines.publish.state import PUBLIC_ROWS, state_relation
+
+    shown = f"({state_relation(prev.internal_dir, PUBLIC_ROWS)})"
+    parts = []
+    for name, mart, doc_no in (("penalties.parquet", "mart_penalties", "decision_no"),
+                               ("other_dishonesty.parquet", "mart_other_dishonesty", "event_no")):
+        parts.append(f"""
+            select s.subject_key, p.{doc_no} as doc_no, p.severity
+            from read_parquet({lit(str(prev.public_dir / name))}) as p
+            join (select record_id, subject_key from {shown} where file = {lit(name)}
+                  and subject_key in (select subject_key from rule_scope)) as s using (record_id)
+            where p.record_id not in (select record_id from {mart})""")
+    run(con, "create or replace temp table carried_dishonesty as " + " union all ".join(parts))
+
+
 def drop_shadows(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
     for name in names:
         run(con, f"drop view if exists temp.main.{name}")
@@ -220,6 +293,7 @@ def assemblable(con: duckdb.DuckDBPyConnection, prev: Previous) -> str | None:
 def reset(con: duckdb.DuckDBPyConnection) -> None:
     """Drop what an earlier scoped evaluation on this connection left (the models create tables of these names)."""
     views = {r[0] for r in con.sql("select view_name from duckdb_views() where temporary").fetchall()}
+    run(con, "drop table if exists temp.main.carried_dishonesty")   # subject_grades creates it empty when absent
     for table in ASSEMBLED:
         if table in views:
             run(con, f"drop view temp.main.{table}")

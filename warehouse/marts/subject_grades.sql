@@ -7,6 +7,11 @@ select * from (values
     ('D', 0.61, 1.00)
 ) as t(grade, inspection_ratio_min, inspection_ratio_max);
 
+-- The public penalties and other dishonesty records the marts did not re-decide: on a scoped pass the marts hold
+-- only the records re-decided, and the other public records of the subjects in scope are carried from the previous
+-- version (pipelines/rules/scope.py, carry_dishonesty); on a full pass there are none.
+create temp table if not exists carried_dishonesty (subject_key varchar, doc_no varchar, severity varchar);
+
 create or replace table subject_grades as
 with facts as (
     select subject_key, 'black' as fact, '黑名单：' || list_name || '（' || decision_no || '）' as reason
@@ -23,6 +28,10 @@ with facts as (
     union all
     select subject_key, 'negative', '失信记录公示中（' || event_no || '）'
     from mart_other_dishonesty where hidden_reason is null and severity <> '严重'
+    union all
+    select subject_key, 'serious', '严重失信记录公示中（' || doc_no || '）' from carried_dishonesty where severity = '严重'
+    union all
+    select subject_key, 'negative', '失信记录公示中（' || doc_no || '）' from carried_dishonesty where severity <> '严重'
     union all
     select subject_key, 'negative', '未履行信用承诺（' || commitment_no || '）'
     from commitment where fulfilment in ('全部未履行', '部分履行') and commit_date <= getvariable('as_of')
