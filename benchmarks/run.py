@@ -190,7 +190,8 @@ def _hook_validation_steps(meter: Meter) -> None:
     pipeline no longer has is simply not split out."""
     import pipelines.run as runmod
 
-    for attr, stage in (("finish_side_work", "gx_check"), ("render_data_docs", "data_docs")):
+    for attr, stage in (("finish_side_work", "gx_check"), ("render_data_docs", "data_docs"),
+                        ("finish_docs", "data_docs")):   # the wait for Data Docs rendered behind the warehouse
         original = getattr(runmod, attr, None)
         if original is None:
             continue
@@ -211,6 +212,7 @@ def _w_ours(spec: dict, meter: Meter) -> dict:
     as_of = dt.date.fromisoformat(spec["as_of"])
     os.environ.update(spec.get("env") or {})
     with meter.stage("startup"):
+        import pipelines.run as runmod
         from pipelines.home import Home
         from pipelines.run import PassSummary, collect, merge_and_publish, start_gx_early, validate_pending
 
@@ -236,10 +238,13 @@ def _w_ours(spec: dict, meter: Meter) -> dict:
         shutil.rmtree(home.inbox, ignore_errors=True)
     meter.begin("validate")
     docs_errors: list[Exception] = []   # as run_pass: raised after the publish
-    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors, gx=gx)
+    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors, gx=gx, docs_behind=gx.running)
     meter.begin("merge")
-    merge_and_publish(home, as_of, dt.datetime.now(dt.UTC), summary, progress)
-    meter.end()
+    try:
+        merge_and_publish(home, as_of, dt.datetime.now(dt.UTC), summary, progress)
+    finally:
+        meter.end()
+        runmod.finish_docs(gx, docs_errors)   # as run_pass (looked up on the module: hooked as data_docs)
     if docs_errors:
         raise docs_errors[0]
     meter.dump_profiles()

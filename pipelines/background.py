@@ -101,6 +101,33 @@ class GxProcess:
             raise RuntimeError(f"the GX worker process ended (exit code {proc.poll()}); its error is above") from e
         return proc
 
+    @property
+    def running(self) -> bool:
+        """Whether the worker process is started (and not closed)."""
+        return self._proc is not None
+
+    def finish(self) -> None:
+        """Wait for the calls start() sent, stop the process, and raise the first of their failures."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+            ahead, self._ahead = self._ahead, 0
+        if proc is None:
+            return
+        assert proc.stdin and proc.stdout
+        failed: BaseException | None = None
+        try:
+            for _ in range(ahead):
+                ok, value = pickle.load(proc.stdout)
+                failed = failed or (None if ok else value)
+        except EOFError:
+            failed = RuntimeError(f"the GX worker process ended (exit code {proc.poll()}); its error is above")
+        finally:
+            proc.stdin.close()
+            proc.stdout.read()
+            proc.wait()
+        if failed is not None:
+            raise failed
+
     def close(self) -> None:
         """Stop the process (after its last call); a later call starts a new one."""
         with self._lock:

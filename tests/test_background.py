@@ -142,3 +142,29 @@ def test_a_pass_starts_gx_before_landing_only_a_small_input(home, monkeypatch):
         collect_department(home, dept)
     assert new_inbox_bytes(home) == 0
     assert run_mod.start_gx_early(home)._proc is None            # nothing new to land
+
+
+def test_a_small_pass_renders_its_data_docs_behind_the_warehouse_steps(home):
+    """A small input: the GX worker, started before the landing, renders the Data Docs while the warehouse steps run;
+    the pass waits for it at its end (no worker is left), and a failure to render is raised after the export it
+    does not gate was published."""
+    import shutil
+    from datetime import UTC, datetime
+
+    from pipelines.run import run_pass
+    from tests.conftest import AS_OF, FIXTURES, fill_inbox
+
+    fill_inbox(home)
+    summary = run_pass(home, AS_OF, now=datetime(2026, 11, 25, 8, tzinfo=UTC))
+    assert summary.public and (home.validation / "docs" / "index.html").is_file()
+    assert [c for t in Path("/proc/self/task").iterdir() for c in (t / "children").read_text().split()] == []
+
+    shutil.rmtree(home.validation / "docs")
+    (home.validation / "docs").write_text("a file where the Data Docs folder goes", encoding="utf-8")
+    lines = (FIXTURES / "admin_penalty.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (home.inbox / "scjg" / "admin_penalty_2026-01.csv").write_text("".join(lines[:4]), encoding="utf-8")
+    with pytest.raises(OSError):
+        run_pass(home, AS_OF, now=datetime(2026, 11, 26, 8, tzinfo=UTC))
+    latest = json.loads((home.exports / "public" / "latest.json").read_text(encoding="utf-8"))
+    assert latest["version"] != summary.public.version   # published all the same
+    assert [c for t in Path("/proc/self/task").iterdir() for c in (t / "children").read_text().split()] == []

@@ -103,8 +103,9 @@ def test_run_pass_renders_data_docs_before_the_warehouse_and_reports_the_right_f
 
     monkeypatch.setenv("CREDIT_GX_PROCESS", "0")   # GX in this process, where the patches below apply
     _two_penalty_files(home)
-    # Data Docs render once validation is done, before the warehouse steps (in the GX worker, which then
-    # exits and gives its memory back before DuckDB's buffer pool fills).
+    # Without a GX worker started before the landing (here: none at all; in a pass, a large input), the Data Docs
+    # render once validation is done, before the warehouse steps (in the GX worker, which then exits and gives its
+    # memory back before DuckDB's buffer pool fills). A small input's render behind them (test_background.py).
     steps = []
     real_docs, real_merge = runmod.build_data_docs, runmod.merge_and_publish
 
