@@ -154,7 +154,7 @@ def _instrument_sql(meter: Meter) -> None:
             _SQL_LOG.append((stage, " ".join(sql.split())[:200], time.perf_counter() - t0))
 
     for name in ("pipelines.validate.batch", "pipelines.merge.warehouse", "pipelines.rules.evaluate",
-                 "pipelines.publish.exports"):
+                 "pipelines.rules.scope", "pipelines.publish.exports"):
         mod = importlib.import_module(name)
         mod.run = timed
 
