@@ -25,7 +25,17 @@ from pipelines.catalog import load_catalog
 from pipelines.home import Home
 from pipelines.ingest.files import LINEAGE, Batch
 from pipelines.validate import feedback
-from pipelines.validate.sql import PARQUET, WAREHOUSE_DIR, connect, ensure_columns, flag_query, lit, q, run
+from pipelines.validate.sql import (
+    PARQUET,
+    WAREHOUSE_DIR,
+    connect,
+    ensure_columns,
+    flag_query,
+    lit,
+    q,
+    run,
+    shared_cursor,
+)
 from pipelines.validate.suites import load_suite
 
 if TYPE_CHECKING:
@@ -258,10 +268,10 @@ def gx_check_sample(record_type: str, paths: list[str], as_of: date, results_dir
     Runs in the GX process (pipelines.background.GxProcess): the sample is read there, not in the caller."""
     from pipelines.validate.gx_runner import run_suite
 
-    con = connect()
+    con = shared_cursor()
     try:
         fields = [q(f) for f in load_catalog().record_types[record_type].field_names]
-        run(con, f"create view sample as select * from read_parquet({lit(paths)}) order by _batch_id, _row_number")
+        run(con, f"create temp view sample as select * from read_parquet({lit(paths)}) order by _batch_id, _row_number")
         frame = con.sql(f"select {', '.join(fields)} from sample").df()
         sql_counts = dict(con.sql(
             "select r, count(*) from (select unnest(_sql_rules) as r from sample) group by r").fetchall())

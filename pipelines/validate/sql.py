@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -120,6 +121,24 @@ def connect(database: str | Path = ":memory:", read_only: bool = False) -> duckd
     if not read_only:
         con.execute((WAREHOUSE_DIR / "macros.sql").read_text(encoding="utf-8"))
     return con
+
+
+_shared: duckdb.DuckDBPyConnection | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_cursor() -> duckdb.DuckDBPyConnection:
+    """A new connection (cursor) to this process's one in-memory DuckDB, made by connect() on first use.
+
+    Opening a database costs ~17 ms here, a cursor next to nothing: for small reads that come often (a feedback
+    workbook per batch, a GX sample per record type). Each cursor is its own connection, so threads may hold one
+    each; tables and views made through one are seen by all of them, so make them temp.
+    """
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = connect()
+        return _shared.cursor()
 
 
 # Expectations about one column whose check costs more than a comparison (regular expressions, date parsing,
