@@ -33,7 +33,7 @@ OUR_STAGES: list[tuple[str, list[str], str | None]] = [
     ("validate (校验), all of it", ["validate", "gx_check", "data_docs"], "validate"),
     ("  batches: SQL flags, split, type (+ side thread: feedback, GX)", ["validate"], None),
     ("  side thread left after the SQL: feedback + GX cross-check", ["gx_check"], None),
-    ("  GX Data Docs (in the GX worker process, before the merge)", ["data_docs"], None),
+    ("  GX Data Docs (in the GX worker; a small input's behind the warehouse steps: the wait at the end)", ["data_docs"], None),
     ("merge (入库)", ["merge"], "merge"),
     ("rules (规则)", ["rules"], None),
     ("publish (发布)", ["publish"], "write"),
@@ -524,7 +524,7 @@ def markdown(r: dict) -> str:
         L += [f"## Incremental: a daily batch of {r['daily']:,} generated rows into a warehouse of N rows", "",
               f"The daily pass runs the next day (as_of {_next_day(r['as_of'])}) after the full pass at N "
               f"(as_of {r['as_of']}).", "",
-              "| warehouse N | daily pass s | collect | validate | side wait | docs | merge | rules | publish | "
+              "| warehouse N | daily pass s | collect | validate | side wait | docs wait | merge | rules | publish | "
               "peak RSS MB | warehouse MB | full pass at N (setup) s |", "|---:|" * 1 + "---:|" * 11]
         for it in inc:
             d = it["daily_pass"]

@@ -113,8 +113,10 @@ def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Pr
                 results += done
                 progress("校验 validate", len(results), len(todo))
         finally:
-            con.close()
-            finish_side_work(side, gx_side)
+            try:
+                finish_side_work(side, gx_side)   # the feedback workbooks read through cursors of con
+            finally:
+                con.close()
         for r in results:
             r.save(home)
         behind = docs_behind and gx.running

@@ -182,18 +182,20 @@ def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: 
         if own:
             con.close()
     side_work = side or SideWork()
-    for b, r in zip(batches, results, strict=True):
-        side_work.submit(write_feedback, home, b, r)
+    for b, r in zip(batches, results, strict=True):   # the caller's connection outlives the side work
+        side_work.submit(write_feedback, home, b, r, None if own else con)
     if side is None:
         side_work.wait()
     return results
 
 
-def write_feedback(home: Home, batch: Batch, result: BatchValidation) -> None:
-    """The batch's feedback workbook, from its quarantine and warning rows."""
+def write_feedback(home: Home, batch: Batch, result: BatchValidation,
+                   con: duckdb.DuckDBPyConnection | None = None) -> None:
+    """The batch's feedback workbook, from its quarantine and warning rows (read through a cursor of con if given)."""
     qdir = home.quarantine_dir
     result.feedback_path = str(feedback.write_batch_feedback(
         home, batch, qdir / "rows" / f"{batch.batch_id}.parquet", qdir / "warnings" / f"{batch.batch_id}.parquet",
+        con,
     ).relative_to(home.root))
 
 

@@ -10,7 +10,7 @@ import xlsxwriter
 from pipelines.catalog import load_catalog
 from pipelines.home import Home
 from pipelines.ingest.files import Batch
-from pipelines.validate.sql import lit, shared_cursor
+from pipelines.validate.sql import lit
 
 ROW_HEADERS = ["行号", "问题规则", "原因说明", "填报内容"]
 # Data rows a worksheet can hold under its header (Excel's limit is 1,048,576 rows).
@@ -28,8 +28,8 @@ def _rows_query(path: Path) -> str:
             f"from read_parquet({lit(str(path))}) order by row_number limit {SHEET_ROWS}")
 
 
-def _count(con: duckdb.DuckDBPyConnection, path: Path | None) -> int:
-    if not (path and path.exists()):
+def _count(con: duckdb.DuckDBPyConnection | None, path: Path | None) -> int:
+    if not (con and path and path.exists()):
         return 0
     return con.sql(f"select count(*) from read_parquet({lit(str(path))})").fetchall()[0][0]
 
@@ -38,12 +38,17 @@ def _cell(value: object) -> object:
     return value if value is None or isinstance(value, (str, int, float)) else str(value)
 
 
-def write_batch_feedback(home: Home, batch: Batch, rejected_rows: Path | None, warned_rows: Path | None) -> Path:
-    """One .xlsx per batch: a summary sheet, the rejected rows and the rows with warnings."""
+def write_batch_feedback(home: Home, batch: Batch, rejected_rows: Path | None, warned_rows: Path | None,
+                         con: duckdb.DuckDBPyConnection | None = None) -> Path:
+    """One .xlsx per batch: a summary sheet, the rejected rows and the rows with warnings.
+
+    The rows are read through a cursor of con when given (the validation's connection: opening a database costs
+    ~17 ms a workbook here), else through a database of their own; a batch without such rows needs neither."""
     catalog = load_catalog()
     out = home.feedback / batch.department / f"{batch.batch_id}_{Path(batch.file_name).stem}.xlsx"
     out.parent.mkdir(parents=True, exist_ok=True)
-    con = shared_cursor()   # a connection of its own would cost ~17 ms a workbook
+    held = [p for p in (rejected_rows, warned_rows) if p and p.exists()]
+    con = (con.cursor() if con is not None else duckdb.connect()) if held else None
     wb = xlsxwriter.Workbook(str(out), WORKBOOK_OPTIONS)
     try:
         bold = wb.add_format({"bold": True})
@@ -71,7 +76,7 @@ def write_batch_feedback(home: Home, batch: Batch, rejected_rows: Path | None, w
         for title, path in (("退回明细", rejected_rows), ("提示明细", warned_rows)):
             ws = wb.add_worksheet(title)
             ws.write_row(0, 0, ROW_HEADERS, bold)
-            if not (path and path.exists()):
+            if not (con and path and path.exists()):
                 continue
             result = con.execute(_rows_query(path))
             written = 0
@@ -81,5 +86,6 @@ def write_batch_feedback(home: Home, batch: Batch, rejected_rows: Path | None, w
                     ws.write_row(written, 0, [_cell(v) for v in values])
     finally:
         wb.close()
-        con.close()
+        if con is not None:
+            con.close()
     return out

@@ -130,9 +130,10 @@ _shared_lock = threading.Lock()
 def shared_cursor() -> duckdb.DuckDBPyConnection:
     """A new connection (cursor) to this process's one in-memory DuckDB, made by connect() on first use.
 
-    Opening a database costs ~17 ms here, a cursor next to nothing: for small reads that come often (a feedback
-    workbook per batch, a GX sample per record type). Each cursor is its own connection, so threads may hold one
-    each; tables and views made through one are seen by all of them, so make them temp.
+    Opening a database costs ~17 ms here, a cursor next to nothing: for small reads that come often in a process
+    that does nothing else with DuckDB (the GX worker's sample per record type; the database stays open until the
+    process ends). Each cursor is its own connection, so threads may hold one each; tables and views made through
+    one are seen by all of them, so make them temp.
     """
     global _shared
     with _shared_lock:
