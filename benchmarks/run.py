@@ -238,7 +238,7 @@ def _w_ours(spec: dict, meter: Meter) -> dict:
         shutil.rmtree(home.inbox, ignore_errors=True)
     meter.begin("validate")
     docs_errors: list[Exception] = []   # as run_pass: raised after the publish
-    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors, gx=gx, docs_behind=gx.running)
+    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors, gx=gx, docs_behind=True)
     meter.begin("merge")
     try:
         merge_and_publish(home, as_of, dt.datetime.now(dt.UTC), summary, progress)

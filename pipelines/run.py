@@ -84,8 +84,9 @@ def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Pr
     docs_behind), so the memory it took is given back before the warehouse steps fill DuckDB's buffer pool. The Data Docs are
     a report and gate nothing: given docs_errors, a failure to render them is appended there (for the
     caller to raise once its own work stands) instead of raised. gx: the pass's GX worker when the caller
-    started it already (start_gx_early); it is closed here all the same, unless docs_behind: then the Data Docs are
-    only sent to it, to render while the caller goes on, and the caller finishes it (GxProcess.finish).
+    started it already (start_gx_early); it is closed here all the same, unless docs_behind and it was started
+    already: then the Data Docs are only sent to it, to render while the caller goes on, and the caller finishes it
+    (GxProcess.finish; a no-op when it was closed here).
     """
     gx = gx or GxProcess()
     try:
@@ -226,7 +227,7 @@ def run_pass(home: Home, as_of: date, progress: Progress | None = None, now: dat
         raise
     docs_errors: list[Exception] = []
     # A small input's Data Docs render in the GX worker while the warehouse steps run (its GX is imported already).
-    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors, gx=gx, docs_behind=gx.running)
+    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors, gx=gx, docs_behind=True)
     try:
         merge_and_publish(home, as_of, now, summary, progress)
     finally:

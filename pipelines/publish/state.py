@@ -76,7 +76,8 @@ def state_relation(version_dir: Path, table: str) -> str:
         raise FileNotFoundError(f"no state of {table} in {version_dir}")
     if parts.delta is None:
         return f"select * from read_parquet({lit(str(parts.base))})"
-    key = scope_key(parts.scope) if parts.scope else "subject_key"
+    assert parts.scope is not None   # a delta always comes with its scope (state_parts)
+    key = scope_key(parts.scope)
     scope = f"select {key} from read_parquet({lit(str(parts.scope))})"
     return f"{_outside(parts.base, scope, key)} union all select * from read_parquet({lit(str(parts.delta))})"
 

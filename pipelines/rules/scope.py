@@ -160,7 +160,6 @@ def define_scope(con: duckdb.DuckDBPyConnection, as_of: date, prev: Previous) ->
             debts_moved = True
     if debts_moved and table_exists(con, "debt_ledger_history"):   # a debtor's grade follows its overdue debts
         keys.append("select debtor_uscc as subject_key from debt_ledger_history")
-    status = {sf.mart: f"({internal_relation(prev.internal_dir, sf.name)})" for sf in STATUS_FILES}
     if table_exists(con, "affected_subjects"):   # the merge ran on this connection
         # (a record's subject_key and subject columns are its own, set when it was staged: the record marts read
         # nothing of the subject master, so its changes re-decide subjects, not records)
@@ -170,7 +169,8 @@ def define_scope(con: duckdb.DuckDBPyConnection, as_of: date, prev: Previous) ->
         lo, hi = sorted((as_of, prev.as_of))
         between = f"between date {lit(lo.isoformat())} and date {lit(hi.isoformat())}"
         sources = [(code, code in RECORD_MARTS) for code in _subject_types()]
-        sources += [(status[sf.mart], sf.mart in RECORD_MARTS.values()) for sf in STATUS_FILES]
+        sources += [(f"({internal_relation(prev.internal_dir, sf.name)})", sf.mart in RECORD_MARTS.values())
+                    for sf in STATUS_FILES]
         for src, by_record in sources:
             dates = [c[0] for c in con.sql(f"describe select * from {src}").fetchall() if c[1] == "DATE"]
             if dates:
@@ -211,31 +211,31 @@ def _touched(hist: str, column: str, since: int) -> str:
     return f"select {column} from {hist} where record_id in (select record_id from {hist} where version_seq > {since})"
 
 
-def _shadow(con: duckdb.DuckDBPyConnection, names: list[str], key: str, scope: str) -> list[str]:
-    """Temp views over the named tables or views that keep only the rows whose key is null or in the scope table
-    (the rule models resolve temp first)."""
+def _within(key: str, scope: str, by: str | None = None) -> str:
+    """The condition of a shadow: the row's key is null, or its by column (default: the key) is in the scope table."""
+    by = by or key
+    return f"{key} is null or {by} in (select {by} from {scope})"
+
+
+def _shadow(con: duckdb.DuckDBPyConnection, names: list[str], where: str) -> list[str]:
+    """Temp views over the named tables or views that keep only the rows meeting where (the rule models resolve
+    temp first)."""
     db = con.sql("select current_database()").fetchall()[0][0]
     for name in names:
-        run(con, f"create or replace temp view {name} as select * from {q(db)}.main.{name} "
-                 f"where {key} is null or {key} in (select {key} from {scope})")
+        run(con, f"create or replace temp view {name} as select * from {q(db)}.main.{name} where {where}")
     return names
 
 
 def shadow_inputs(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Temp views that hide every record outside rule_scope from the rule models."""
-    return _shadow(con, _subject_types() + ["subjects"], "subject_key", "rule_scope")
+    return _shadow(con, _subject_types() + ["subjects"], _within("subject_key", "rule_scope"))
 
 
 def shadow_records(con: duckdb.DuckDBPyConnection, narrow: bool) -> None:
     """The record marts' inputs shadowed to record_scope (narrow) or back to rule_scope (their subjects)."""
     present = [rt for rt in RECORD_MARTS if rt in _subject_types()]
-    if narrow:
-        db = con.sql("select current_database()").fetchall()[0][0]
-        for name in present:
-            run(con, f"create or replace temp view {name} as select * from {q(db)}.main.{name} "
-                     f"where subject_key is null or record_id in (select record_id from record_scope)")
-    else:
-        _shadow(con, present, "subject_key", "rule_scope")
+    _shadow(con, present, _within("subject_key", "record_scope", by="record_id") if narrow
+            else _within("subject_key", "rule_scope"))
 
 
 def extend_record_scope(con: duckdb.DuckDBPyConnection, prev: Previous) -> None:
@@ -244,14 +244,14 @@ def extend_record_scope(con: duckdb.DuckDBPyConnection, prev: Previous) -> None:
     repair that another record made ambiguous."""
     from pipelines.publish.state import internal_relation
 
-    before = (f"select target_record_id, min(repair_date) as repaired_on "
-              f"from ({internal_relation(prev.internal_dir, 'repair_outcomes.parquet')}) "
-              f"where outcome = 'applied' and subject_key in (select subject_key from rule_scope) group by all")
     run(con, f"""insert into record_scope
+        with before as materialized (
+            select target_record_id, min(repair_date) as repaired_on
+            from ({internal_relation(prev.internal_dir, 'repair_outcomes.parquet')})
+            where outcome = 'applied' and subject_key in (select subject_key from rule_scope) group by all),
+        now as (select target_record_id, repaired_on from applied_repairs)
         select target_record_id from (
-            (select target_record_id, repaired_on from applied_repairs except ({before}))
-            union all
-            (({before}) except select target_record_id, repaired_on from applied_repairs))
+            (select * from now except select * from before) union all (select * from before except select * from now))
         except select record_id from record_scope""")
 
 
@@ -335,7 +335,7 @@ def scoped_debt_payments(con: duckdb.DuckDBPyConnection, prev: Previous, run_mod
     run(con, "create or replace temp table debt_scope as select distinct ledger_no from ("
              + " union all ".join(touched) + ") where ledger_no is not null")
     # an item's payments are checked against each other and its amount only
-    shadowed = _shadow(con, ["debt_payment", "debt_ledger"], "ledger_no", "debt_scope")
+    shadowed = _shadow(con, ["debt_payment", "debt_ledger"], _within("ledger_no", "debt_scope"))
     try:
         run_model(DEBT_PAYMENTS)
     finally:
