@@ -168,3 +168,27 @@ def test_a_small_pass_renders_its_data_docs_behind_the_warehouse_steps(home):
     latest = json.loads((home.exports / "public" / "latest.json").read_text(encoding="utf-8"))
     assert latest["version"] != summary.public.version   # published all the same
     assert [c for t in Path("/proc/self/task").iterdir() for c in (t / "children").read_text().split()] == []
+
+
+def test_a_large_pass_renders_its_data_docs_and_stops_gx_before_the_warehouse_steps(home, monkeypatch):
+    """A large input (the GX worker not started before the landing; the cross-checks start it): the Data Docs
+    are rendered and the worker has exited before the merge, so its memory is not held beside DuckDB's."""
+    from datetime import UTC, datetime
+
+    from pipelines import run as run_mod
+    from tests.conftest import AS_OF, fill_inbox
+
+    monkeypatch.setattr(run_mod, "GX_EARLY_MAX_BYTES", 0)
+    fill_inbox(home)
+    seen = {}
+    real = run_mod.merge_and_publish
+
+    def merge_and_publish(*args, **kwargs):
+        seen["children"] = [c for t in Path("/proc/self/task").iterdir() for c in (t / "children").read_text().split()]
+        seen["docs"] = (home.validation / "docs" / "index.html").is_file()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_mod, "merge_and_publish", merge_and_publish)
+    summary = run_mod.run_pass(home, AS_OF, now=datetime(2026, 11, 25, 8, tzinfo=UTC))
+    assert summary.public and summary.validations
+    assert seen == {"children": [], "docs": True}
