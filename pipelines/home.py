@@ -30,7 +30,7 @@ class Home:
 
     inbox = property(lambda self: self.root / "inbox")
     landing = property(lambda self: self.root / "landing")          # raw Parquet + batch manifests
-    staged = property(lambda self: self.root / "staged")            # validated, typed rows per batch
+    staged = property(lambda self: self.root / "staged")            # the rows validation held back, per set
     quarantine_dir = property(lambda self: self.root / "quarantine")
     validation = property(lambda self: self.root / "validation")    # GX results and Data Docs
     feedback = property(lambda self: self.root / "feedback")        # .xlsx per batch for departments

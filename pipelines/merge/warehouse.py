@@ -78,7 +78,7 @@ def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime) -> Me
     ts = lit(merged_at.isoformat()) + "::timestamptz"
     for record_type, batch_ids, batch_rows in pending:
         # None: every row held back
-        source = (staged_relation(home, record_type, batch_ids)
+        source = (staged_relation(con, home, record_type, batch_ids)
                   or f"(select * exclude (learned_at, superseded_at, version_seq) from ({empty_history(record_type)}))")
         hist = f"{record_type}_history"
         if not table_exists(con, hist):

@@ -2,7 +2,9 @@
 
 All pending batches of a record type are validated by one set of queries; the outputs stay per batch.
 Writes Parquet and files only (never the warehouse), so departments validate in parallel:
-  staged/<record_type>/_batch_id=<batch_id>/   good rows through warehouse/staging/stg_<record_type>.sql
+  staged/<record_type>/<set>.rejects.parquet   (_batch_id, _row_number) of every row held back, per set of
+                                               batches validated together: the merge takes the landed rows
+                                               but these, typed by warehouse/staging/stg_<record_type>.sql
   quarantine/rows/<batch_id>.parquet           bad rows with every broken rule and its Chinese reason
   quarantine/warnings/<batch_id>.parquet       rows that go on but carry warnings
   validation/results/<run>-<record_type>.json  the GX validation result of the record type's sample
@@ -23,7 +25,7 @@ import duckdb
 from pipelines.background import GxProcess, SideWork
 from pipelines.catalog import load_catalog
 from pipelines.home import Home
-from pipelines.ingest.files import LINEAGE, Batch
+from pipelines.ingest.files import LINEAGE, Batch, load_batches
 from pipelines.validate import feedback
 from pipelines.validate.sql import (
     PARQUET,
@@ -66,7 +68,8 @@ class BatchValidation:
     gx_result: str | None = None
     gx_sample: str | None = None   # the rows GX re-checked, shared by the batches validated together
     feedback_path: str | None = None
-    staged: str | None = None      # the file holding its accepted, typed rows (shared, filtered by _batch_id)
+    rejects: str | None = None     # the file listing its rows held back (shared, filtered by _batch_id)
+    staged: str | None = None      # before rejects: a file of its accepted, typed rows (validated by older code)
 
     def save(self, home: Home) -> None:
         path = home.validation / "batches" / f"{self.batch_id}.json"
@@ -91,14 +94,29 @@ def record_id_sql(record_type: str) -> str:
     return f"substr(md5(concat_ws('|', {lit(record_type)}, {parts})), 1, 20)"
 
 
-def staged_file(home: Home, record_type: str, batch_ids: list[str]) -> Path:
-    """The staged (validated, typed) rows of the batches of one type validated together: one file, one COPY.
+def rejects_file(home: Home, record_type: str, batch_ids: list[str]) -> Path:
+    """The rows held back from the batches of one type validated together: one small file.
 
     Named after the set of batches, so validating the same set again rewrites it; a batch validated again
     in another set gets a new file and its result names that one (staged_relation reads only that).
     """
     key = hashlib.sha1("|".join(sorted(batch_ids)).encode()).hexdigest()[:16]
-    return home.staged / record_type / f"{key}.parquet"
+    return home.staged / record_type / f"{key}.rejects.parquet"
+
+
+def landed_relation(con: duckdb.DuckDBPyConnection, home: Home, record_type: str, batches: list[Batch]) -> str:
+    """Every landed row of the batches (one record type) with every catalogue column and _landed_at."""
+    rt = load_catalog().record_types[record_type]
+    raw = f"read_parquet({lit([str(home.root / (b.raw_path or '')) for b in batches])}, union_by_name = true)"
+    landed = " ".join(f"when {lit(b.batch_id)} then {lit(b.landed_at)}" for b in batches)
+    return ensure_columns(con, raw, list(rt.field_names), {"_landed_at": f"(case _batch_id {landed} end)::timestamptz"})
+
+
+def typed_query(record_type: str, rows: str) -> str:
+    """rows (with the flag columns) through the type's staging model, with their record_id."""
+    rt = load_catalog().record_types[record_type]
+    typed = render_model(WAREHOUSE_DIR / "staging" / f"stg_{rt.code}.sql", rt.has_subject, f"select * from {rows}")
+    return f"select {record_id_sql(rt.code)} as record_id, * from ({typed})"
 
 
 def _legacy_staged_glob(home: Home, record_type: str, batch_id: str) -> Path:
@@ -106,34 +124,52 @@ def _legacy_staged_glob(home: Home, record_type: str, batch_id: str) -> Path:
     return home.staged / record_type / f"_batch_id={batch_id}" / "*.parquet"
 
 
-def staged_relation(home: Home, record_type: str, batch_ids: list[str]) -> str | None:
-    """SQL relation of the staged rows of the given validated batches (None if none has any file)."""
+def staged_relation(con: duckdb.DuckDBPyConnection, home: Home, record_type: str,
+                    batch_ids: list[str]) -> str | None:
+    """SQL relation of the accepted rows of the given validated batches, typed (None if none has any).
+
+    The landed rows but those their validation held back, through the staging model: typed as they are
+    read, so the accepted rows are not written once more between validation and the merge (at 10M rows the
+    typed copy took 30% of validation). con needs the project's macros (pipelines.validate.sql.connect).
+    Batches validated before rejects files existed are read from the typed file their validation wrote.
+    """
+    landed = load_batches(home)
+    by_rejects: dict[str, list[Batch]] = {}
     by_file: dict[str, list[str]] = {}
     for b in batch_ids:
         vpath = home.validation / "batches" / f"{b}.json"
-        staged = json.loads(vpath.read_text(encoding="utf-8")).get("staged") if vpath.exists() else None
-        if staged:
+        result = json.loads(vpath.read_text(encoding="utf-8")) if vpath.exists() else {}
+        if result.get("rejects") and b in landed:
+            by_rejects.setdefault(str(home.root / result["rejects"]), []).append(landed[b])
+        elif staged := result.get("staged"):
             if (home.root / staged).is_file():
                 by_file.setdefault(str(home.root / staged), []).append(b)
         elif any((legacy := _legacy_staged_glob(home, record_type, b)).parent.glob("*.parquet")):
             by_file.setdefault(str(legacy), []).append(b)
-    if not by_file:
+    none = "[]::varchar[]"
+    parts = []
+    for rejects, batches in by_rejects.items():
+        src = landed_relation(con, home, record_type, batches)
+        rows = (f"(select s.*, {none} as _rules, {none} as _reasons, {none} as _warn_rules, {none} as _warn_reasons "
+                f"from {src} as s anti join read_parquet({lit(rejects)}) as r using (_batch_id, _row_number))")
+        parts.append(f"select * exclude ({', '.join(FLAG_COLUMNS)}) from ({typed_query(record_type, rows)})")
+    parts += [f"select * from read_parquet({lit(f)}, hive_partitioning = false) where _batch_id in "
+              f"({', '.join(lit(b) for b in ids)})" for f, ids in by_file.items()]
+    if not parts:
         return None
-    parts = [f"select * from read_parquet({lit(f)}, hive_partitioning = false) where _batch_id in "
-             f"({', '.join(lit(b) for b in ids)})" for f, ids in by_file.items()]
     return "(" + " union all by name ".join(parts) + ")"
 
 
 def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: date,
                      con: duckdb.DuckDBPyConnection | None = None,
                      side: SideWork | None = None) -> list[BatchValidation]:
-    """Flag, split and type every given landed batch of one record type; returns each batch's counts.
+    """Flag and split every given landed batch of one record type; returns each batch's counts.
 
     The feedback workbooks are written before returning or, given side work, handed to it (the caller
     waits for it before the results count).
 
-    All batches of the type go through one flagging query and one staging COPY (partitioned by batch),
-    so DuckDB works on the whole input at once instead of file by file; outputs stay per batch.
+    All batches of the type go through one flagging query, so DuckDB works on the whole input at once instead
+    of file by file; outputs stay per batch. The accepted rows are typed by the merge (staged_relation).
     """
     assert batches and all(b.record_type == record_type and b.raw_path for b in batches)
     rt = load_catalog().record_types[record_type]
@@ -142,42 +178,30 @@ def validate_batches(home: Home, record_type: str, batches: list[Batch], as_of: 
     con = con or connect()  # a pass shares one connection: the macros load once
     run(con, "set preserve_insertion_order = false")   # every output that needs an order sorts explicitly
     try:
-        raw = f"read_parquet({lit([str(home.root / (b.raw_path or '')) for b in batches])}, union_by_name = true)"
-        landed = " ".join(f"when {lit(b.batch_id)} then {lit(b.landed_at)}" for b in batches)
-        source = ensure_columns(con, raw, list(rt.field_names),
-                                {"_landed_at": f"(case _batch_id {landed} end)::timestamptz"})
-        run(con, f"create or replace temp view src as select * from {source}")
+        run(con, f"create or replace temp view src as select * from {landed_relation(con, home, rt.code, batches)}")
         # Only rows that break a rule are kept from the flagging pass (few); the good rows are read again
-        # from the raw Parquet by the staging COPY, so the wide rows are never written twice.
+        # from the landed Parquet by the merge, so the wide rows are never written twice.
         run(con, f"create or replace temp table flags as {flag_query(suite, as_of, 'src', only_flagged=True)}")
         none = "[]::varchar[]"
         run(con, f"create or replace temp view flagged as select s.*, coalesce(f._rules, {none}) as _rules, "
                  f"coalesce(f._reasons, {none}) as _reasons, coalesce(f._warn_rules, {none}) as _warn_rules, "
                  f"coalesce(f._warn_reasons, {none}) as _warn_reasons from src as s "
                  "left join flags as f using (_batch_id, _row_number)")
-        run(con, f"create or replace temp view accepted as select *, {none} as _rules, {none} as _reasons, "
-                 f"{none} as _warn_rules, {none} as _warn_reasons from src as s where not exists (select 1 "
-                 "from flags as f where len(f._rules) > 0 and f._batch_id = s._batch_id "
-                 "and f._row_number = s._row_number)")
         # Quarantined rows go through the staging model too, so they get their record_id:
         # a later valid submission of the same record resolves them.
-        for view, rows in (("typed", "accepted"), ("typed_flags", "flags")):
-            typed = render_model(WAREHOUSE_DIR / "staging" / f"stg_{rt.code}.sql", rt.has_subject,
-                                 f"select * from {rows}")
-            run(con, f"create or replace temp view {view} as select {record_id_sql(rt.code)} as record_id, * "
-                     f"from ({typed})")
-        # One file for all the batches (a COPY partitioned by batch took 58% longer); the fastest zstd level
-        # for an intermediate file. A batch validated again gets a new file: its result names only that one.
-        staged = staged_file(home, rt.code, [b.batch_id for b in batches])
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        run(con, f"copy (select * exclude ({', '.join(FLAG_COLUMNS)}) from typed) to {lit(str(staged))} "
+        run(con, f"create or replace temp view typed_flags as {typed_query(rt.code, 'flags')}")
+        # The accepted rows are not copied here: the merge reads the landed rows but these, typing them as it
+        # inserts them (staged_relation).
+        rejects = rejects_file(home, rt.code, [b.batch_id for b in batches])
+        rejects.parent.mkdir(parents=True, exist_ok=True)
+        run(con, f"copy (select _batch_id, _row_number from flags where len(_rules) > 0) to {lit(str(rejects))} "
                  f"({PARQUET})")
         _write_held_back(con, home, rt.code, list(rt.field_names), batches)
         results = _batch_counts(con, rt.code, batches)
         sample = str(_write_gx_sample(con, home, rt.code, batches).relative_to(home.root))
         for r in results:
             r.gx_sample = sample
-            r.staged = str(staged.relative_to(home.root))
+            r.rejects = str(rejects.relative_to(home.root))
     finally:
         if own:
             con.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import duckdb
 import pytest
 
 from pipelines.home import Home
@@ -13,6 +12,7 @@ from pipelines.ingest.files import collect_department, load_batches
 from pipelines.merge.warehouse import merge, open_warehouse
 from pipelines.run import PassSummary, validate_pending
 from pipelines.validate.batch import staged_relation
+from pipelines.validate.sql import connect
 from tests.conftest import AS_OF, FIXTURES
 
 
@@ -21,6 +21,16 @@ def _two_penalty_files(home: Home) -> None:
     text = (FIXTURES / "admin_penalty.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     (home.inbox / "scjg" / "admin_penalty_2025-11.csv").write_text("".join(text), encoding="utf-8")
     (home.inbox / "swjt" / "admin_penalty_2025-12.csv").write_text("".join([text[0], *text[3:]]), encoding="utf-8")
+
+
+def _validated_penalty_files(home: Home) -> tuple:
+    """The two penalty files landed and validated together: their batches (first, second)."""
+    _two_penalty_files(home)
+    for dept in ("scjg", "swjt"):
+        collect_department(home, dept)
+    validate_pending(home, AS_OF, PassSummary(AS_OF), lambda *_: None)
+    batches = {b.file_name: b for b in load_batches(home).values()}
+    return batches["admin_penalty_2025-11.csv"], batches["admin_penalty_2025-12.csv"]
 
 
 def test_batches_of_one_type_keep_their_own_rows_counts_and_quarantine(home):
@@ -35,7 +45,7 @@ def test_batches_of_one_type_keep_their_own_rows_counts_and_quarantine(home):
     assert set(got) == {first.batch_id, second.batch_id}
     assert (got[first.batch_id].rows, got[second.batch_id].rows) == (11, 9)
     # The fixture's bad rows are data rows 6 and 7; in the second file they are rows 4 and 5.
-    con = duckdb.connect()
+    con = connect()   # the staged rows are typed as they are read: the project's macros
     for batch, bad_rows in ((first, [6, 7]), (second, [4, 5])):
         v = got[batch.batch_id]
         assert (v.quarantined, v.accepted) == (2, v.rows - 2)
@@ -43,7 +53,7 @@ def test_batches_of_one_type_keep_their_own_rows_counts_and_quarantine(home):
                     f"read_parquet('{home.quarantine_dir / 'rows' / f'{batch.batch_id}.parquet'}') "
                     "order by row_number").fetchall()
         assert q == [(batch.batch_id, batch.file_name, n) for n in bad_rows]
-        rows = staged_relation(home, "admin_penalty", [batch.batch_id])
+        rows = staged_relation(con, home, "admin_penalty", [batch.batch_id])
         staged = con.sql(f"select distinct _batch_id, count(*) over () from {rows}").fetchall()
         assert staged == [(batch.batch_id, v.accepted)]
         assert not set(bad_rows) & {r[0] for r in con.sql(f"select _row_number from {rows}").fetchall()}
@@ -151,22 +161,40 @@ def test_run_pass_renders_data_docs_before_the_warehouse_and_reports_the_right_f
 
 
 def test_a_batch_validated_again_alone_is_read_from_its_new_file_only(home):
-    _two_penalty_files(home)
-    for dept in ("scjg", "swjt"):
-        collect_department(home, dept)
-    validate_pending(home, AS_OF, PassSummary(AS_OF), lambda *_: None)
-    batches = {b.file_name: b for b in load_batches(home).values()}
-    first, second = batches["admin_penalty_2025-11.csv"], batches["admin_penalty_2025-12.csv"]
-    shared = json.loads((home.validation / "batches" / f"{first.batch_id}.json").read_text())["staged"]
+    first, second = _validated_penalty_files(home)
+    shared = json.loads((home.validation / "batches" / f"{first.batch_id}.json").read_text())["rejects"]
     # The first batch's result is lost (say a crash before merge): the next pass validates it on its own.
     (home.validation / "batches" / f"{first.batch_id}.json").unlink()
     summary = PassSummary(AS_OF)
     validate_pending(home, AS_OF, summary, lambda *_: None)
     assert [v.batch_id for v in summary.validations] == [first.batch_id]
-    own = summary.validations[0].staged
-    assert own != shared and (home.root / shared).is_file()     # the shared file still holds its old rows
-    con = duckdb.connect()
-    rows = staged_relation(home, "admin_penalty", [first.batch_id, second.batch_id])
+    own = summary.validations[0].rejects
+    assert own != shared and (home.root / shared).is_file()     # the shared file still lists its old rows
+    con = connect()
+    rows = staged_relation(con, home, "admin_penalty", [first.batch_id, second.batch_id])
     counts = dict(con.sql(f"select _batch_id, count(*) from {rows} group by all").fetchall())
     assert counts == {first.batch_id: 9, second.batch_id: 7}     # 11 − 2 and 9 − 2 accepted, none twice
-    assert con.sql(f"select count(*) from read_parquet('{home.root / shared}')").fetchall()[0][0] == 16
+    assert con.sql(f"select count(*) from read_parquet('{home.root / shared}')").fetchall()[0][0] == 4
+
+
+def test_batches_validated_by_earlier_code_merge_from_their_typed_file(home):
+    """Results written before rejects lists name a file of their accepted, typed rows: the merge reads those."""
+    old, _ = _validated_penalty_files(home)
+    # What the earlier validation left: the accepted rows typed in a file of their own, named in the result.
+    con = connect()
+    typed = home.staged / "admin_penalty" / "earlier.parquet"
+    con.sql(f"copy (select * from {staged_relation(con, home, 'admin_penalty', [old.batch_id])}) "
+            f"to '{typed}' (format parquet)")
+    vpath = home.validation / "batches" / f"{old.batch_id}.json"
+    result = json.loads(vpath.read_text())
+    result["staged"], result["rejects"] = str(typed.relative_to(home.root)), None
+    vpath.write_text(json.dumps(result))
+    # The landed rows are gone, so only the typed file can bring the batch's 9 accepted rows.
+    (home.root / old.raw_path).unlink()
+    wh = open_warehouse(home)
+    try:
+        merge(wh, home, datetime(2026, 11, 25, 8, tzinfo=UTC))
+        got = dict(wh.sql("select _file_name, count(*) from admin_penalty_history group by all").fetchall())
+        assert got == {"admin_penalty_2025-11.csv": 9, "admin_penalty_2025-12.csv": 7}
+    finally:
+        wh.close()
