@@ -680,6 +680,13 @@ def _incremental(run: Runner, args, work: Path, main_home: Path) -> list[dict]:
     daily_home = work / "daily"
     run("generate", {"home": str(daily_home), "rows": args.daily, "as_of": args.as_of, "seed": args.seed + 1},
         f"generate the daily batch ({args.daily:,} rows)")
+
+    def daily(at: Path, n: int, env: dict | None = None, label: str = "") -> dict:
+        """The daily pass (the next day) into the home at, a warehouse of n rows."""
+        return run("ours", {"home": str(at), "as_of": _next_day(args.as_of), "env": env or {},
+                            "duckdb_memory_limit": args.duckdb_memory_limit},
+                   f"incremental: daily {args.daily:,} into {n:,}{label}")
+
     out = []
     for n in sorted(sizes):
         item: dict = {"n": n}
@@ -701,14 +708,10 @@ def _incremental(run: Runner, args, work: Path, main_home: Path) -> list[dict]:
         # The daily pass of record runs first, right after the copy is synced: run after the twin's pass and the
         # deletion of its ~10 GB copy, every stage of it was slower, those that do not depend on N too (collect
         # 4.6 s at 10M against 2.6 s at 5M in 20261202T235034; not shown to be the cause, see BENCHMARKS.md).
-        item["daily_pass"] = run("ours", {"home": str(home), "as_of": _next_day(args.as_of),
-                                          "duckdb_memory_limit": args.duckdb_memory_limit},
-                                 f"incremental: daily {args.daily:,} into {n:,}")
+        item["daily_pass"] = daily(home, n)
         if twin:
-            item["daily_pass_full_rules"] = run(
-                "ours", {"home": str(twin), "as_of": _next_day(args.as_of), "env": {"CREDIT_RULES_FULL": "1"},
-                         "duckdb_memory_limit": args.duckdb_memory_limit},
-                f"incremental: daily {args.daily:,} into {n:,}, rules evaluated in full (CREDIT_RULES_FULL=1)")
+            item["daily_pass_full_rules"] = daily(twin, n, {"CREDIT_RULES_FULL": "1"},
+                                                  ", rules evaluated in full (CREDIT_RULES_FULL=1)")
             shutil.rmtree(twin, ignore_errors=True)
         out.append(item)
         if home != main_home:
