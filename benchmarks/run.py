@@ -208,20 +208,44 @@ def _hook_validation_steps(meter: Meter) -> None:
         setattr(runmod, attr, wrapped)
 
 
+def _hook_pass_steps(meter: Meter, drop_inbox: bool) -> None:
+    """Begin a stage where run_pass calls each of its steps (module globals of pipelines.run, looked up at call
+    time), so the pass measured is run_pass itself; drop_inbox: delete the inbox once it has landed."""
+    import pipelines.run as runmod
+
+    def step(attr: str, stage: str, after=None) -> None:
+        original = getattr(runmod, attr)
+
+        def wrapped(*a, **kw):
+            meter.begin(stage)
+            out = original(*a, **kw)
+            if after:
+                after(*a)
+            return out
+
+        setattr(runmod, attr, wrapped)
+
+    def drop(home, *_):   # landed files are never read from the inbox again: free the disk for 60M
+        shutil.rmtree(home.inbox, ignore_errors=True)
+
+    step("collect", "collect", drop if drop_inbox else None)
+    step("start_validation", "validate")
+    step("merge_and_publish", "merge")
+
+
 def _w_ours(spec: dict, meter: Meter) -> dict:
     as_of = dt.date.fromisoformat(spec["as_of"])
     os.environ.update(spec.get("env") or {})
     with meter.stage("startup"):
         import pipelines.run as runmod
         from pipelines.home import Home
-        from pipelines.run import PassSummary, collect, merge_and_publish, start_gx_early, validate_pending
 
         home = Home.resolve(spec["home"])
     if spec.get("profile"):
         _instrument_sql(meter)
     _hook_validation_steps(meter)
     _hook_side_jobs()
-    summary = PassSummary(as_of)
+    _hook_pass_steps(meter, bool(spec.get("drop_inbox")))
 
     def progress(stage: str, done: int, total: int) -> None:
         if stage.endswith("merge"):
@@ -231,22 +255,11 @@ def _w_ours(spec: dict, meter: Meter) -> dict:
         elif stage.endswith("publish"):
             meter.end()
 
-    meter.begin("collect")
-    gx = start_gx_early(home)   # as run_pass
-    collect(home, summary, progress)
-    if spec.get("drop_inbox"):   # landed files are never read from the inbox again: free the disk for 60M
-        shutil.rmtree(home.inbox, ignore_errors=True)
-    meter.begin("validate")
-    docs_errors: list[Exception] = []   # as run_pass: raised after the publish
-    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors, gx=gx, docs_behind=True)
-    meter.begin("merge")
+    meter.begin("collect")   # from here: start_gx_early, then collect
     try:
-        merge_and_publish(home, as_of, dt.datetime.now(dt.UTC), summary, progress)
+        summary = runmod.run_pass(home, as_of, progress, dt.datetime.now(dt.UTC))
     finally:
         meter.end()
-        runmod.finish_docs(gx, docs_errors)   # as run_pass (looked up on the module: hooked as data_docs)
-    if docs_errors:
-        raise docs_errors[0]
     meter.dump_profiles()
     wh = home.warehouse
     out = {

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+import duckdb
+
 from pipelines.background import GxProcess, SideWork
 from pipelines.home import Home
 from pipelines.ingest.files import (
@@ -22,7 +24,7 @@ from pipelines.rules.scope import RuleRun, previous_versions
 from pipelines.validate import feedback
 from pipelines.validate.batch import BatchValidation, cross_check_type, validate_batches
 from pipelines.validate.gx_runner import build_data_docs, warm_up
-from pipelines.validate.sql import connect, lit
+from pipelines.validate.sql import connect, lit, run
 
 Progress = Callable[[str, int, int], None]
 
@@ -88,11 +90,71 @@ def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Pr
     already: then the Data Docs are only sent to it, to render while the caller goes on, and the caller finishes it
     (GxProcess.finish; a no-op when it was closed here).
     """
+    start_validation(home, as_of, summary, progress, department, docs_errors, gx, docs_behind).finish()
+
+
+@dataclass
+class Validation:
+    """A validation whose SQL is done and whose GX cross-checks and feedback workbooks may still be running.
+
+    Nothing counts as validated before finish(): it waits for them, raises ValidationMismatch if GX disagrees with
+    the SQL, and only then saves the results (a batch with a saved result is what merge takes) and sends the Data
+    Docs. results (the SQL's counts) are known before: a merge may run beside the cross-checks in a transaction it
+    commits only after finish() (merge_and_publish)."""
+    home: Home
+    summary: PassSummary
+    results: list[BatchValidation]
+    gx: GxProcess
+    behind: bool                     # the Data Docs render behind the caller's steps (GX was started before)
+    docs_errors: list[Exception] | None
+    side: SideWork | None = None
+    gx_side: SideWork | None = None
+    con: duckdb.DuckDBPyConnection | None = None
+    done: bool = False
+
+    def finish(self) -> None:
+        """Wait for the cross-checks; save the results and render (or send) the Data Docs. Once; raises what the
+        cross-checks raised."""
+        if self.done:
+            return
+        self.done = True
+        try:
+            try:
+                if self.side and self.gx_side:
+                    finish_side_work(self.side, self.gx_side)   # the feedback workbooks read through cursors of con
+            finally:
+                if self.con:
+                    self.con.close()
+            for r in self.results:
+                r.save(self.home)
+            if self.results and self.behind:
+                self.gx.start(build_data_docs, self.home.validation / "results", self.home.validation / "docs")
+            elif self.results:
+                try:
+                    render_data_docs(self.home, self.gx)
+                except Exception as e:
+                    if self.docs_errors is None:
+                        raise
+                    self.docs_errors.append(e)
+        except BaseException:
+            self.gx.close()
+            raise
+        if not self.behind:
+            self.gx.close()
+        self.summary.validations += self.results
+
+
+def start_validation(home: Home, as_of: date, summary: PassSummary, progress: Progress,
+                     department: str | None = None, docs_errors: list[Exception] | None = None,
+                     gx: GxProcess | None = None, docs_behind: bool = False) -> Validation:
+    """validate_pending up to the end of the SQL flags: the GX cross-checks of the last record types may still be
+    running in the returned Validation (finish() waits for them and does the rest)."""
     gx = gx or GxProcess()
     # Behind only if the worker ran before this validation (a small input: start_gx_early). Asked after it, every
     # validation's worker runs (the cross-checks started it) and a large input's ~600 MB would stay beside DuckDB's
     # buffer pool through the warehouse steps (the 10M pass peaked at 2.0 GB instead of 1.4 GB).
     behind = docs_behind and gx.running
+    v = Validation(home, summary, [], gx, behind, docs_errors)
     try:
         batches = load_batches(home)
         summary.batches = batches
@@ -102,43 +164,29 @@ def validate_pending(home: Home, as_of: date, summary: PassSummary, progress: Pr
         by_type: dict[str, list[Batch]] = {}
         for b in sorted(todo, key=lambda b: (b.landed_at, b.file_name)):
             by_type.setdefault(b.record_type or "", []).append(b)
-        results: list[BatchValidation] = []
         # GX must agree with the SQL flags before any batch counts as validated (then merge takes it).
         run_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{department or 'all'}"
         # The feedback workbooks go to one side thread, the GX cross-checks to another that hands them to the GX
         # worker process: Python work in two processes while DuckDB flags the next record type.
-        side, gx_side = SideWork(), SideWork("gx-side")
+        v.side, v.gx_side = SideWork(), SideWork("gx-side")
         if todo:
-            gx_side.submit(gx.call, warm_up)   # GX's import and context, while DuckDB flags the first record type
-        con = connect()
-        try:
-            for record_type, group in sorted(by_type.items()):
-                done = validate_batches(home, record_type, group, as_of, con, side)
-                gx_side.submit(cross_check_type, home, record_type, done, as_of, run_name, gx)
-                results += done
-                progress("校验 validate", len(results), len(todo))
-        finally:
-            try:
-                finish_side_work(side, gx_side)   # the feedback workbooks read through cursors of con
-            finally:
-                con.close()
-        for r in results:
-            r.save(home)
-        if results and behind:
-            gx.start(build_data_docs, home.validation / "results", home.validation / "docs")
-        elif results:
-            try:
-                render_data_docs(home, gx)
-            except Exception as e:
-                if docs_errors is None:
-                    raise
-                docs_errors.append(e)
+            v.gx_side.submit(gx.call, warm_up)   # GX's import and context, while DuckDB flags the first record type
+        v.con = connect()
+        for record_type, group in sorted(by_type.items()):
+            done = validate_batches(home, record_type, group, as_of, v.con, v.side)
+            v.gx_side.submit(cross_check_type, home, record_type, done, as_of, run_name, gx)
+            v.results += done
+            progress("校验 validate", len(v.results), len(todo))
     except BaseException:
-        gx.close()
+        v.results = []   # nothing is saved: the side work is waited for, the connection and the worker closed
+        try:
+            v.finish()
+        except Exception:
+            pass   # the side work's failure follows from this one, which the caller gets
+        finally:
+            gx.close()
         raise
-    if not behind:
-        gx.close()
-    summary.validations += results
+    return v
 
 
 # Below this many new inbox bytes (~650k rows of the demo city), the pass starts its GX worker before landing them:
@@ -202,11 +250,33 @@ def internal_files(con) -> dict[str, str]:
 
 
 def merge_and_publish(home: Home, as_of: date, now: datetime, summary: PassSummary, progress: Progress,
-                      version: str | None = None) -> None:
-    """The single-writer steps: merge new batches, evaluate the rules on as_of, publish a version."""
+                      version: str | None = None, validation: Validation | None = None) -> None:
+    """The single-writer steps: merge new batches, evaluate the rules on as_of, publish a version.
+
+    validation: a validation whose GX cross-checks may still be running (start_validation). The merge then takes
+    its batches from the SQL's counts beside the cross-checks, in one transaction it commits only once they agree
+    (finish() saved the results): a disagreement leaves the warehouse as it was and nothing validated."""
     con = open_warehouse(home)
     try:
-        merge(con, home, now)
+        if validation and not validation.done:
+            run(con, "begin transaction")
+            try:
+                merge(con, home, now, validation.results)
+            except BaseException as e:
+                run(con, "rollback")
+                try:   # the results still stand when GX agrees, as when a merge fails after validate_pending
+                    validation.finish()
+                except Exception as v:
+                    e.add_note(f"and the validation's cross-checks failed: {v!r}")
+                raise
+            try:
+                validation.finish()   # the wait for the cross-checks still running
+            except BaseException:
+                run(con, "rollback")
+                raise
+            run(con, "commit")
+        else:
+            merge(con, home, now)
         progress("入库 merge", 1, 1)
         summary.rules = evaluate(con, as_of, previous_versions(home))
         progress("规则 rules", 1, 1)
@@ -229,12 +299,18 @@ def run_pass(home: Home, as_of: date, progress: Progress | None = None, now: dat
         gx.close()
         raise
     docs_errors: list[Exception] = []
-    # A small input's Data Docs render in the GX worker while the warehouse steps run (its GX is imported already).
-    validate_pending(home, as_of, summary, progress, docs_errors=docs_errors, gx=gx, docs_behind=True)
+    # A small input's Data Docs render in the GX worker while the warehouse steps run (its GX is imported already),
+    # and its last cross-checks overlap the merge. A large one's are done before (its worker then exits).
+    validation = start_validation(home, as_of, summary, progress, docs_errors=docs_errors, gx=gx, docs_behind=True)
     try:
-        merge_and_publish(home, as_of, now, summary, progress)
+        if not validation.behind:
+            validation.finish()
+        merge_and_publish(home, as_of, now, summary, progress, validation=validation)
     finally:
-        finish_docs(gx, docs_errors)
+        try:
+            validation.finish()   # a no-op unless the warehouse could not even be opened
+        finally:
+            finish_docs(gx, docs_errors)
     if docs_errors:   # the export stands; the report's failure is still a failure
         raise docs_errors[0]
     return summary

@@ -192,3 +192,61 @@ def test_a_large_pass_renders_its_data_docs_and_stops_gx_before_the_warehouse_st
     summary = run_mod.run_pass(home, AS_OF, now=datetime(2026, 11, 25, 8, tzinfo=UTC))
     assert summary.public and summary.validations
     assert seen == {"children": [], "docs": True}
+
+
+def test_a_small_pass_merges_beside_its_last_cross_checks_and_commits_only_once_they_agree(home, monkeypatch):
+    """A small input's merge starts while GX still checks its last record types (the SQL's counts are known), in a
+    transaction: when a cross-check then disagrees, the warehouse, the validation results and the exports are as
+    they were, and the next pass validates and merges every row."""
+    from datetime import UTC, datetime
+
+    import duckdb
+
+    from pipelines import run as run_mod
+    from pipelines.validate.batch import ValidationMismatch
+    from tests.conftest import AS_OF, FIXTURE_DEPARTMENTS, fill_inbox
+
+    fill_inbox(home)
+    merging = threading.Event()
+    waited: list[bool] = []
+    real_check, real_merge = run_mod.cross_check_type, run_mod.merge
+
+    def merge(*args, **kwargs):
+        merging.set()
+        return real_merge(*args, **kwargs)
+
+    def disagreeing_check(home_, record_type, group, *rest):
+        if record_type == "admin_penalty":   # its verdict comes once the merge has begun, and it disagrees
+            waited.append(merging.wait(120))
+            raise ValidationMismatch("admin_penalty: SQL vs GX counts differ (a test's verdict)")
+        return real_check(home_, record_type, group, *rest)
+
+    monkeypatch.setattr(run_mod, "merge", merge)
+    monkeypatch.setattr(run_mod, "cross_check_type", disagreeing_check)
+    with pytest.raises(ValidationMismatch, match="a test's verdict"):
+        run_mod.run_pass(home, AS_OF, now=datetime(2026, 11, 25, 8, tzinfo=UTC))
+    assert waited == [True]                      # the merge ran beside the cross-check
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        assert con.sql("select count(*) from batches").fetchall() == [(0,)]
+        assert con.sql("select table_name from duckdb_tables() where table_name like '%_history'").fetchall() == []
+    finally:
+        con.close()
+    assert not list((home.validation / "batches").glob("*.json"))
+    assert not (home.exports / "public" / "latest.json").exists()
+    assert [c for t in Path("/proc/self/task").iterdir() for c in (t / "children").read_text().split()] == []
+
+    monkeypatch.setattr(run_mod, "cross_check_type", real_check)
+    summary = run_mod.run_pass(home, AS_OF, now=datetime(2026, 11, 26, 8, tzinfo=UTC))
+    assert summary.public and len(summary.validations) == len(FIXTURE_DEPARTMENTS)
+    accepted = sum(v.accepted for v in summary.validations)
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        merged = con.sql("select sum(accepted), count(*) filter (where merged_at is null) from batches").fetchall()
+        histories = [t for (t,) in con.sql("select table_name from duckdb_tables() "
+                                           "where table_name like '%_history'").fetchall()]
+        held = sum(con.sql(f"select count(*) from {t}").fetchall()[0][0] for t in histories)
+    finally:
+        con.close()
+    assert merged == [(accepted, 0)] and held == accepted > 0
+    assert all((home.validation / "batches" / f"{v.batch_id}.json").exists() for v in summary.validations)

@@ -8,7 +8,8 @@ valid-time attributes as submitted, `learned_at` (when the warehouse learned the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import duckdb
@@ -16,7 +17,7 @@ import duckdb
 from pipelines.catalog import load_catalog
 from pipelines.home import Home
 from pipelines.ingest.files import load_batches
-from pipelines.validate.batch import staged_relation
+from pipelines.validate.batch import BatchValidation, staged_relation
 from pipelines.validate.sql import WAREHOUSE_DIR, connect, lit, run
 
 SUBJECT_COLUMNS = ("subject_key", "subject_name", "subject_category", "uscc", "id_no", "org_code",
@@ -47,14 +48,16 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(found[0][0])
 
 
-def _register_batches(con: duckdb.DuckDBPyConnection, home: Home) -> None:
+def _register_batches(con: duckdb.DuckDBPyConnection, home: Home, unsaved: dict[str, dict]) -> None:
     known = {r[0] for r in con.sql("select batch_id from batches").fetchall()}
     for batch in load_batches(home).values():
         if batch.batch_id in known:
             continue
         counts: dict = {}
         vpath = home.validation / "batches" / f"{batch.batch_id}.json"
-        if vpath.exists():
+        if batch.batch_id in unsaved:
+            counts = unsaved[batch.batch_id]
+        elif vpath.exists():
             counts = json.loads(vpath.read_text(encoding="utf-8"))
         elif batch.status == "landed":
             continue  # landed but not validated yet: a later merge takes it
@@ -66,9 +69,14 @@ def _register_batches(con: duckdb.DuckDBPyConnection, home: Home) -> None:
         )
 
 
-def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime) -> MergeResult:
-    """Merge every validated batch not merged yet; idempotent (a merged batch is never read again)."""
-    _register_batches(con, home)
+def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime,
+          validated: Sequence[BatchValidation] = ()) -> MergeResult:
+    """Merge every validated batch not merged yet; idempotent (a merged batch is never read again).
+
+    validated: results not saved yet, merged as if they were (the caller commits only once they are:
+    pipelines.run.merge_and_publish)."""
+    unsaved = {v.batch_id: asdict(v) for v in validated}
+    _register_batches(con, home, unsaved)
     result = MergeResult()
     since: dict[str, int] = {}   # per record type: the last version_seq before this merge
     pending = con.sql(
@@ -78,7 +86,7 @@ def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime) -> Me
     ts = lit(merged_at.isoformat()) + "::timestamptz"
     for record_type, batch_ids, batch_rows in pending:
         # None: every row held back
-        source = (staged_relation(con, home, record_type, batch_ids)
+        source = (staged_relation(con, home, record_type, batch_ids, unsaved)
                   or f"(select * exclude (learned_at, superseded_at, version_seq) from ({empty_history(record_type)}))")
         hist = f"{record_type}_history"
         if not table_exists(con, hist):

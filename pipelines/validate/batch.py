@@ -125,8 +125,9 @@ def _legacy_staged_glob(home: Home, record_type: str, batch_id: str) -> Path:
 
 
 def staged_relation(con: duckdb.DuckDBPyConnection, home: Home, record_type: str,
-                    batch_ids: list[str]) -> str | None:
+                    batch_ids: list[str], unsaved: dict[str, dict] | None = None) -> str | None:
     """SQL relation of the accepted rows of the given validated batches, typed (None if none has any).
+    unsaved: batch id → validation result (as saved) of the batches whose result is not saved yet.
 
     The landed rows but those their validation held back, through the staging model: typed as they are
     read, so the accepted rows are not written once more between validation and the merge (at 10M rows the
@@ -138,7 +139,8 @@ def staged_relation(con: duckdb.DuckDBPyConnection, home: Home, record_type: str
     by_file: dict[str, list[str]] = {}
     for b in batch_ids:
         vpath = home.validation / "batches" / f"{b}.json"
-        result = json.loads(vpath.read_text(encoding="utf-8")) if vpath.exists() else {}
+        result = (unsaved[b] if unsaved and b in unsaved
+                  else json.loads(vpath.read_text(encoding="utf-8")) if vpath.exists() else {})
         if result.get("rejects") and b in landed:
             by_rejects.setdefault(str(home.root / result["rejects"]), []).append(landed[b])
         elif staged := result.get("staged"):
