@@ -183,54 +183,45 @@ def _hook_side_jobs() -> None:
         setattr(mod, attr, wrapped)
 
 
-def _hook_validation_steps(meter: Meter) -> None:
-    """Time the pass-level steps validate_pending runs after the batches as stages of their own.
+def _hook_pass_steps(meter: Meter, drop_inbox: bool) -> None:
+    """Time the steps run_pass calls as stages, by wrapping pipelines.run's module globals (looked up at call
+    time), so the pass measured is run_pass itself and no pipeline code changes.
 
-    Wraps pipelines.run's module globals (looked up at call time), so no pipeline code changes; a step the
-    pipeline no longer has is simply not split out."""
+    collect, start_validation and merge_and_publish begin their stage (the rules and publish stages begin from
+    the pass's progress callbacks); the waits inside them (finish_side_work: the feedback workbooks and GX
+    cross-checks still running; render_data_docs / finish_docs: the Data Docs) are stages of their own, after
+    which the interrupted stage resumes. A wait the pipeline no longer has is simply not split out.
+    drop_inbox: delete the inbox once it has landed (it is never read again: the disk for 60M)."""
     import pipelines.run as runmod
 
-    for attr, stage in (("finish_side_work", "gx_check"), ("render_data_docs", "data_docs"),
-                        ("finish_docs", "data_docs")):   # the wait for Data Docs rendered behind the warehouse
+    def hook(attr: str, stage: str, resume: bool, after=None) -> None:
         original = getattr(runmod, attr, None)
         if original is None:
-            continue
-
-        def wrapped(*a, _original=original, _stage=stage, **kw):
-            resume = meter._open[0] if meter._open else None
-            meter.begin(_stage)
-            try:
-                return _original(*a, **kw)
-            finally:
-                if resume:
-                    meter.begin(resume)
-
-        setattr(runmod, attr, wrapped)
-
-
-def _hook_pass_steps(meter: Meter, drop_inbox: bool) -> None:
-    """Begin a stage where run_pass calls each of its steps (module globals of pipelines.run, looked up at call
-    time), so the pass measured is run_pass itself; drop_inbox: delete the inbox once it has landed."""
-    import pipelines.run as runmod
-
-    def step(attr: str, stage: str, after=None) -> None:
-        original = getattr(runmod, attr)
+            return
 
         def wrapped(*a, **kw):
+            interrupted = meter._open[0] if resume and meter._open else None
             meter.begin(stage)
-            out = original(*a, **kw)
+            try:
+                out = original(*a, **kw)
+            finally:
+                if interrupted:
+                    meter.begin(interrupted)
             if after:
                 after(*a)
             return out
 
         setattr(runmod, attr, wrapped)
 
-    def drop(home, *_):   # landed files are never read from the inbox again: free the disk for 60M
+    def drop(home, *_):
         shutil.rmtree(home.inbox, ignore_errors=True)
 
-    step("collect", "collect", drop if drop_inbox else None)
-    step("start_validation", "validate")
-    step("merge_and_publish", "merge")
+    hook("collect", "collect", False, drop if drop_inbox else None)
+    hook("start_validation", "validate", False)
+    hook("merge_and_publish", "merge", False)
+    for attr, stage in (("finish_side_work", "gx_check"), ("render_data_docs", "data_docs"),
+                        ("finish_docs", "data_docs")):
+        hook(attr, stage, True)
 
 
 def _w_ours(spec: dict, meter: Meter) -> dict:
@@ -243,9 +234,8 @@ def _w_ours(spec: dict, meter: Meter) -> dict:
         home = Home.resolve(spec["home"])
     if spec.get("profile"):
         _instrument_sql(meter)
-    _hook_validation_steps(meter)
-    _hook_side_jobs()
     _hook_pass_steps(meter, bool(spec.get("drop_inbox")))
+    _hook_side_jobs()
 
     def progress(stage: str, done: int, total: int) -> None:
         if stage.endswith("merge"):
