@@ -234,3 +234,31 @@ def test_the_publish_task_reports_how_the_rules_ran(tmp_path, always_scoped):
     run_pass(home, AS_OF, now=datetime(2026, 11, 25, 7, tzinfo=UTC))
     out = merge_and_publish_task(str(home.root), AS_OF.isoformat(), "manual__1", datetime(2026, 11, 25, 8, tzinfo=UTC))
     assert out["rules"] == "scoped" and out["rules_reason"].startswith("0 subjects re-evaluated")
+
+
+def test_subjects_graded_in_parts_get_the_grades_of_one_part(tmp_path, monkeypatch):
+    """subject_grades builds its reason lists in parts by subject hash (they cannot spill); any number of parts
+    grades every subject as one part does."""
+    from pipelines.demo.generate import generate
+    from pipelines.merge.warehouse import open_warehouse
+    from pipelines.rules.evaluate import evaluate
+
+    home = Home.resolve(tmp_path / "home")
+    generate(home.root, 3_000, AS_OF, seed=5)
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 7, tzinfo=UTC))
+    con = open_warehouse(home)
+    try:
+        runs = []
+        for part_rows in (10_000_000, 300, 40):
+            monkeypatch.setattr(evaluate_mod, "PART_ROWS", part_rows)
+            evaluate(con, AS_OF, None)
+            parts = con.sql("select getvariable('parts')").fetchall()[0][0]
+            grades = sorted(con.sql("select * from subject_grades").fetchall())
+            runs.append((parts, grades))
+        subjects = con.sql("select count(*) from subjects").fetchall()[0][0]
+    finally:
+        con.close()
+    (one, whole), (some, in_some), (many, in_many) = runs
+    assert one == 1 and 1 < some < many
+    assert whole == in_some == in_many and len(whole) == subjects
+    assert {g[4] for g in whole} >= {"B", "C", "D"} and sum(len(g[5]) > 1 for g in whole) > 10
