@@ -72,7 +72,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date, previous: Previous | s
     (scope.previous_versions), over the subjects whose answer can have changed since (pipelines/rules/scope.py)."""
     load_reference_tables(con)
     run(con, f"set variable as_of = date '{as_of.isoformat()}'")
-    run(con, f"set variable part_rows = {PART_ROWS}")
+    run(con, f"set variable part_rows = {part_rows(con)}")
     reset(con)
     if not isinstance(previous, Previous):
         _run_models(con, MODELS)
@@ -123,10 +123,17 @@ def _run_models(con: duckdb.DuckDBPyConnection, models: Sequence[str]) -> None:
 
 # A statement that reads this variable runs once per part, 0 … getvariable('parts') - 1 (which the model sets before,
 # from its input's rows and getvariable('part_rows')): for aggregates whose results cannot spill, such as the grade
-# reasons' lists (warehouse/marts/subject_grades.sql). At 60M, 17.4M reasons in one part ran out of the 1GB limit; at
-# 10M under a 170MB limit (the same share), parts of 680k rows completed.
+# reasons' lists (warehouse/marts/subject_grades.sql). At 60M, 17.4M reasons in one part ran out of the 1GB limit; a
+# 10M warehouse under a 170MB limit (the same share of it) completed in parts of 680k rows.
 PART = "getvariable('part')"
-PART_ROWS = 4_000_000
+PART_ROWS_PER_GIB = 4_000_000   # rows per part per GiB of the connection's memory limit
+_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def part_rows(con: duckdb.DuckDBPyConnection) -> int:
+    """The rows of a partitioned statement's input per part, in proportion to the memory limit."""
+    number, unit = con.sql("select current_setting('memory_limit')").fetchall()[0][0].split()
+    return max(10_000, int(PART_ROWS_PER_GIB * float(number) * _UNITS[unit] / _UNITS["GiB"]))
 
 
 def _parts(con: duckdb.DuckDBPyConnection, statement: str) -> int | None:

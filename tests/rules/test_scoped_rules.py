@@ -250,7 +250,7 @@ def test_subjects_graded_in_parts_get_the_grades_of_one_part(tmp_path, monkeypat
     try:
         runs = []
         for part_rows in (10_000_000, 300, 40):
-            monkeypatch.setattr(evaluate_mod, "PART_ROWS", part_rows)
+            monkeypatch.setattr(evaluate_mod, "part_rows", lambda _, n=part_rows: n)
             evaluate(con, AS_OF, None)
             parts = con.sql("select getvariable('parts')").fetchall()[0][0]
             grades = sorted(con.sql("select * from subject_grades").fetchall())
@@ -262,3 +262,10 @@ def test_subjects_graded_in_parts_get_the_grades_of_one_part(tmp_path, monkeypat
     assert one == 1 and 1 < some < many
     assert whole == in_some == in_many and len(whole) == subjects
     assert {g[4] for g in whole} >= {"B", "C", "D"} and sum(len(g[5]) > 1 for g in whole) > 10
+
+
+@pytest.mark.parametrize(("limit", "rows"), [("1GB", 3_725_290), ("170MB", 633_299), ("2GB", 7_200_000), ("1MB", 10_000)])
+def test_the_rows_per_part_follow_the_memory_limit(limit, rows):
+    con = duckdb.connect()
+    con.sql(f"set memory_limit = '{limit}'")
+    assert abs(evaluate_mod.part_rows(con) - rows) <= rows // 100
