@@ -21,7 +21,9 @@ SCHEMA_VERSION = "1.0"
 # 4.1: the state of the status files of the record marts (penalties, licenses, commitments, other dishonesty) and of
 # public_rows is kept by record: their scope-<version>.parquet names record_ids, not subject_keys (a state table's
 # key is the column of its scope file; state.state_relation reads either).
-INTERNAL_SCHEMA_VERSION = "4.1"
+# 4.2: the state of dishonesty_windows is kept by record too (a scoped pass decides the windows of the records merged
+# since, not of every record of the subjects in scope: pipelines/rules/scope.py, scoped_windows).
+INTERNAL_SCHEMA_VERSION = "4.2"
 
 COMMON_COLUMNS = ("record_id", "subject_name", "subject_category", "uscc", "id_no_masked", "source_unit")
 

@@ -27,7 +27,7 @@ from pipelines.publish.contract import (
     column_label,
 )
 from pipelines.publish.state import PUBLIC_ROWS, STATE_RULE_TABLES, link, state_relation, write_state
-from pipelines.rules.scope import RECORD_MARTS, RuleRun
+from pipelines.rules.scope import RECORD_MARTS, WINDOWS, WINDOWS_RECORDS, RuleRun
 from pipelines.validate.sql import PARQUET, PUBLIC_PARQUET, connect, lit, q, run
 
 # Whole files; the status files and STATE_RULE_TABLES are rule state (pipelines/publish/state.py).
@@ -384,6 +384,9 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     by_record = {sf.name.removesuffix(".parquet"): f"select record_id from {sf.mart}"
                  for sf in STATUS_FILES if sf.mart in RECORD_MARTS.values()}
     by_record[PUBLIC_ROWS] = " union all ".join(f"select record_id from {pf.mart}" for pf in PUBLIC_FILES)
+    if scoped:   # the windows of the records merged since (rules.scope.scoped_windows), every other one as it was
+        state[WINDOWS] = f"select * from {WINDOWS_RECORDS}"
+        by_record[WINDOWS] = f"select record_id from {WINDOWS_RECORDS}"
     prev_entries = {e["name"]: e for e in prev_i_files}
     for table, query in state.items():
         keyed = {"key": "record_id", "scope_sql": by_record[table]} if table in by_record else {}

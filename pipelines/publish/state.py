@@ -9,9 +9,9 @@ scope. Each is stored in the version as
     state/<table>/scope-<version>.parquet   those subjects (subject_key), with the ones that now have no rows
 
 and read as: the base's rows of subjects not in scope, then the delta (state_relation). The status files of the
-record marts and public_rows are kept by record instead (their scope file names record_ids: a scoped pass re-decides
-those marts' records, not every record of the subjects in scope; pipelines/rules/scope.py): a table's key is the
-column of its scope file. Rows without a subject are re-decided by every pass, so only the newest delta (or base)
+record marts, dishonesty_windows and public_rows are kept by record instead (their scope file names record_ids: a
+scoped pass re-decides those marts' records and the windows of the records merged since, not every record of the
+subjects in scope; pipelines/rules/scope.py): a table's key is the column of its scope file. Rows without a subject are re-decided by every pass, so only the newest delta (or base)
 holds them. A pass after a full evaluation, or
 one whose delta would hold more than COMPACT_SHARE of the base's rows, writes a new base instead. Every version is
 complete and immutable, like the history parts: a reader needs nothing but the version's own directory.

@@ -17,6 +17,7 @@ from pipelines.rules.scope import (
     DEBT_PAYMENTS,
     GLOBAL_MODELS,
     RECORD_MARTS,
+    WINDOWS,
     Previous,
     RuleRun,
     assemblable,
@@ -27,6 +28,7 @@ from pipelines.rules.scope import (
     extend_record_scope,
     reset,
     scoped_debt_payments,
+    scoped_windows,
     shadow_inputs,
     shadow_records,
 )
@@ -92,7 +94,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date, previous: Previous | s
                 shadow_records(con, narrow)
             if model == "subject_grades":
                 carry_dishonesty(con, previous)
-            if not (model == DEBT_PAYMENTS and scoped_debt_payments(con, previous, lambda m: _run_models(con, [m]))):
+            one = lambda m: _run_models(con, [m])  # noqa: E731
+            if not (model == DEBT_PAYMENTS and scoped_debt_payments(con, previous, one)
+                    or model == WINDOWS and scoped_windows(con, previous, one)):
                 _run_models(con, [model])
     finally:
         drop_shadows(con, shadows)

@@ -179,6 +179,9 @@ def define_scope(con: duckdb.DuckDBPyConnection, as_of: date, prev: Previous) ->
     # Every source is read once: the subjects and the record marts' records with a date between the two dates.
     run(con, "create or replace temp table date_crossings as " + " union all ".join(crossing))
     keys.append("select subject_key from date_crossings")
+    # the record marts' records with a version merged since (what scoped_windows re-decides), before the dates add more
+    run(con, "create or replace temp table merged_records as select distinct record_id from ("
+             + " union all ".join(records) + ") where record_id is not null")
     records.append("select record_id from date_crossings where by_record")
     run(con, "create or replace temp table rule_scope as select distinct subject_key from ("
              + " union all ".join(keys) + ") where subject_key is not null")
@@ -294,6 +297,7 @@ def reset(con: duckdb.DuckDBPyConnection) -> None:
     """Drop what an earlier scoped evaluation on this connection left (the models create tables of these names)."""
     views = {r[0] for r in con.sql("select view_name from duckdb_views() where temporary").fetchall()}
     run(con, "drop table if exists temp.main.carried_dishonesty")   # subject_grades creates it empty when absent
+    run(con, f"drop table if exists temp.main.{WINDOWS_RECORDS}")
     for table in ASSEMBLED:
         if table in views:
             run(con, f"drop view temp.main.{table}")
@@ -308,6 +312,44 @@ def assemble(con: duckdb.DuckDBPyConnection, prev: Previous) -> None:
             select * from {table}__scope
             union all
             {outside_scope(prev, table)}""")
+
+
+WINDOWS = "dishonesty_windows"
+# The windows a scoped pass decided itself: those of the records with a version merged since (and of the records
+# without a subject), what the rule state of dishonesty_windows keeps by record (pipelines/publish/exports.py).
+WINDOWS_RECORDS = f"{WINDOWS}__records"
+
+
+def scoped_windows(con: duckdb.DuckDBPyConnection, prev: Previous, run_model: Callable[[str], None]) -> bool:
+    """Build dishonesty_windows for the subjects in rule_scope, deciding only the windows of merged_records.
+
+    A record's class, regime and window depend on its own columns and the catalogue alone (not on as_of, its
+    subject or other records; the catalogue and the SQL are in the fingerprint the previous version was written
+    by): every other record of the subjects in scope keeps its window from the previous version's state. At 10M a
+    daily batch of 100k put ~70k subjects and their ~800k penalties and other dishonesty records in scope, against
+    ~60k records merged. False, leaving no dishonesty_windows, when the previous state has other columns (the
+    caller then decides every window of the subjects in scope)."""
+    from pipelines.publish.state import state_relation
+
+    present: list[str] = [rt for rt in ("admin_penalty", "other_dishonesty") if rt in _subject_types()]
+    _shadow(con, present, _within("subject_key", "merged_records", by="record_id"))
+    try:
+        run_model(WINDOWS)
+    finally:
+        _shadow(con, present, _within("subject_key", "rule_scope"))   # back to shadow_inputs' scope
+    previous = f"({state_relation(prev.internal_dir, WINDOWS)})"
+    if [c[:2] for c in con.sql(f"describe {WINDOWS}").fetchall()] != \
+            [c[:2] for c in con.sql(f"describe select * from {previous}").fetchall()]:
+        run(con, f"drop table temp.main.{WINDOWS}")
+        return False
+    run(con, f"alter table temp.main.{WINDOWS} rename to {WINDOWS_RECORDS}")
+    run(con, f"""create temp table {WINDOWS} as
+        select * from {WINDOWS_RECORDS}
+        union all
+        select p.* from {previous} as p
+        where p.subject_key in (select subject_key from rule_scope)
+          and p.record_id not in (select record_id from {WINDOWS_RECORDS})""")
+    return True
 
 
 DEBT_PAYMENTS = "debt_payments_checked"

@@ -173,6 +173,22 @@ def test_scoped_daily_batch_of_a_demo_city(tmp_path, monkeypatch, always_scoped)
     for p in sorted((daily / "inbox").rglob("*.*")):
         shutil.copy(p, home.inbox / p.parent.name / f"{p.stem}_daily{p.suffix}")
     twin_pass(home, tmp_path, "daily", AS_OF + timedelta(days=30), monkeypatch)
+    if always_scoped == "delta":
+        # The pass decided the windows of the penalties and other dishonesty records the daily files brought (and of
+        # any without a subject) and kept them by record; every other record of the subjects in scope kept its window.
+        parts = state_parts(_latest(home, "internal"), "dishonesty_windows")
+        assert parts and parts.delta and parts.scope and state.scope_key(parts.scope) == "record_id"
+        con = duckdb.connect(str(home.warehouse), read_only=True)
+        try:
+            brought = sorted(con.sql(" union all ".join(
+                f"select record_id from {rt}_history where superseded_at is null "
+                f"and (_file_name like '%\\_daily.%' escape '\\' or subject_key is null)"
+                for rt in ("admin_penalty", "other_dishonesty"))).fetchall())
+        finally:
+            con.close()
+        decided = _rows(parts.delta)
+        assert sorted(r[0] for r in decided) == [r[0] for r in brought] and brought
+        assert len(_state_rows(_latest(home, "internal"), "dishonesty_windows")) > 3 * len(decided)
 
 
 def test_the_rules_build_only_on_a_version_they_wrote(tmp_path, monkeypatch):
