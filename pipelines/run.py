@@ -35,7 +35,6 @@ INTERNAL_CONTRACT_FILES = {
     "subject_grades.parquet": "select * from subject_grades",
     "debt_ledger.parquet": "select * from debt_ledger_status",
     "gov_dishonesty.parquet": "select * from gov_dishonesty",
-    "debt_payments.parquet": "select * from debt_payments_checked",
     "debt_late_interest_periods.parquet": "select * from debt_late_interest_periods",
 }
 # Every version of every record (point-in-time reads) is not a file here: publish writes it as immutable

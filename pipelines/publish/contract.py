@@ -23,7 +23,9 @@ SCHEMA_VERSION = "1.0"
 # key is the column of its scope file; state.state_relation reads either).
 # 4.2: the state of dishonesty_windows is kept by record too (a scoped pass decides the windows of the records merged
 # since, not of every record of the subjects in scope: pipelines/rules/scope.py, scoped_windows).
-INTERNAL_SCHEMA_VERSION = "4.2"
+# 4.3: debt_payments (the checked payments of the debt ledger) is rule state kept by ledger item, state/debt_payments/,
+# not debt_payments.parquet (a scoped pass checks again only the items with a payment or ledger version merged since).
+INTERNAL_SCHEMA_VERSION = "4.3"
 
 COMMON_COLUMNS = ("record_id", "subject_name", "subject_category", "uscc", "id_no_masked", "source_unit")
 

@@ -26,11 +26,20 @@ from pipelines.publish.contract import (
     StatusFile,
     column_label,
 )
-from pipelines.publish.state import PUBLIC_ROWS, STATE_RULE_TABLES, link, state_relation, write_state
+from pipelines.publish.state import (
+    DEBT_PAYMENTS,
+    PUBLIC_ROWS,
+    STATE_RULE_TABLES,
+    link,
+    state_relation,
+    write_state,
+)
+from pipelines.rules.scope import DEBT_PAYMENTS as DEBT_PAYMENTS_RULE
 from pipelines.rules.scope import RECORD_MARTS, WINDOWS, WINDOWS_RECORDS, RuleRun
 from pipelines.validate.sql import PARQUET, PUBLIC_PARQUET, connect, lit, q, run
 
-# Whole files; the status files and STATE_RULE_TABLES are rule state (pipelines/publish/state.py).
+# Whole files; the status files, STATE_RULE_TABLES and the checked debt payments are rule state
+# (pipelines/publish/state.py).
 INTERNAL_TABLES = ("subjects", "subject_names", "subject_links", "subject_departments", "batches")
 
 
@@ -387,12 +396,19 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     if scoped:   # the windows of the records merged since (rules.scope.scoped_windows), every other one as it was
         state[WINDOWS] = f"select * from {WINDOWS_RECORDS}"
         by_record[WINDOWS] = f"select record_id from {WINDOWS_RECORDS}"
+    keys = {table: {"key": "record_id", "scope_sql": sql} for table, sql in by_record.items()}
+    # The checked payments by ledger item: the items checked again (rules.scope.scoped_debt_payments), else all.
+    from pipelines.merge.warehouse import table_exists
+
+    by_item = bool(scoped) and table_exists(con, f"{DEBT_PAYMENTS_RULE}__scope")
+    state[DEBT_PAYMENTS] = f"select * from {DEBT_PAYMENTS_RULE}{'__scope' if by_item else ''}"
+    keys[DEBT_PAYMENTS] = {"key": "ledger_no", "scope_sql": "select ledger_no from debt_scope"}
     prev_entries = {e["name"]: e for e in prev_i_files}
     for table, query in state.items():
-        keyed = {"key": "record_id", "scope_sql": by_record[table]} if table in by_record else {}
-        for path, source in write_state(con, staging, version, table, query, prev_state,
+        previous = prev_state if table != DEBT_PAYMENTS or by_item else None
+        for path, source in write_state(con, staging, version, table, query, previous,
                                         lambda sql, path: _copy(con, sql, path, RULE_TABLE_ROW_GROUP_BYTES),
-                                        **keyed):
+                                        **keys.get(table, {})):
             name = path.relative_to(staging).as_posix()
             old = prev_entries.get(name)
             entry = (dict(old) if source and old and old["bytes"] == path.stat().st_size
@@ -458,7 +474,7 @@ def build_analyst_db(version_dir: Path) -> Path:
             view = sf.name.removesuffix(".parquet")
             run(con, f"create view {q(view)} as {status_relation(con, version_dir, sf)}")
             run(con, f"create view {sf.mart} as select * from {q(view)}")
-        for t in STATE_RULE_TABLES:
+        for t in (*STATE_RULE_TABLES, DEBT_PAYMENTS):
             run(con, f"create view {q(t)} as {state_relation(version_dir, t)}")
         for name, sql in ANALYST_VIEWS.items():
             run(con, f"create view {name} as {sql}")

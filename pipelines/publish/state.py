@@ -36,6 +36,11 @@ STATE_RULE_TABLES = ("dishonesty_windows", "repair_outcomes", "list_removals_che
 # The hash of every public row per record (exports.public_row_hashes): what a scoped pass compares its re-decided
 # rows with for changes.parquet, instead of reading the previous public files again.
 PUBLIC_ROWS = "public_rows"
+# The checked payments of the debt ledger (rule table debt_payments_checked), kept by ledger item: a scoped pass
+# checks again the items with a payment or ledger version merged since (rules.scope.scoped_debt_payments).
+DEBT_PAYMENTS = "debt_payments"
+# The column whose null rows every pass re-decides (the rules' shadows always keep them): subject_key unless named.
+NULL_KEYS = {DEBT_PAYMENTS: "ledger_no"}
 COMPACT_SHARE = 0.5
 
 
@@ -43,7 +48,8 @@ def state_tables() -> tuple[str, ...]:
     """Every table kept as state: the status files (by their stem), STATE_RULE_TABLES and PUBLIC_ROWS."""
     from pipelines.publish.contract import STATUS_FILES
 
-    return tuple(sf.name.removesuffix(".parquet") for sf in STATUS_FILES) + STATE_RULE_TABLES + (PUBLIC_ROWS,)
+    return (tuple(sf.name.removesuffix(".parquet") for sf in STATUS_FILES) + STATE_RULE_TABLES
+            + (PUBLIC_ROWS, DEBT_PAYMENTS))
 
 
 @dataclass(frozen=True)
@@ -79,15 +85,16 @@ def state_relation(version_dir: Path, table: str) -> str:
     assert parts.scope is not None   # a delta always comes with its scope (state_parts)
     key = scope_key(parts.scope)
     scope = f"select {key} from read_parquet({lit(str(parts.scope))})"
-    return f"{_outside(parts.base, scope, key)} union all select * from read_parquet({lit(str(parts.delta))})"
+    return (f"{_outside(parts.base, scope, key, NULL_KEYS.get(table))} "
+            f"union all select * from read_parquet({lit(str(parts.delta))})")
 
 
-def _outside(base: Path | str, scope_sql: str, key: str = "subject_key") -> str:
-    """The rows of a base (a file, or a query) whose key is not in scope_sql (rows without a subject are always in
-    the delta)."""
+def _outside(base: Path | str, scope_sql: str, key: str = "subject_key", null_key: str | None = None) -> str:
+    """The rows of a base (a file, or a query) whose key is not in scope_sql (rows whose null_key, by default
+    subject_key, is null are always in the delta)."""
     rows = f"read_parquet({lit(str(base))})" if isinstance(base, Path) else f"({base})"
     return (f"select b.* from {rows} as b anti join ({scope_sql}) as s using ({key}) "
-            f"where b.subject_key is not null")
+            f"where b.{null_key or 'subject_key'} is not null")
 
 
 def internal_relation(version_dir: Path, name: str) -> str:
@@ -117,9 +124,10 @@ def write_state(con: duckdb.DuckDBPyConnection, staging: Path, version: str, tab
     """Write table's state into the staging version; [(written or linked file, its source when linked)].
 
     rows_sql: the table's rows when previous is None (every subject evaluated), else the rows of the keys in
-    scope_sql only (key: subject_key, the subjects in rule_scope by default, or record_id), every other key's rows
+    scope_sql only (key: subject_key, the subjects in rule_scope by default, record_id or ledger_no), every other key's rows
     being previous's (the previous internal version). copy(query, path) writes a query to a Parquet file.
     """
+    null_key = NULL_KEYS.get(table, "subject_key")
     out = staging / STATE_DIR / table
     out.mkdir(parents=True, exist_ok=True)
     base = out / f"base-{version}.parquet"
@@ -131,12 +139,12 @@ def write_state(con: duckdb.DuckDBPyConnection, staging: Path, version: str, tab
         return [(base, None)]
     if prev.scope is not None and scope_key(prev.scope) != key:   # kept by another key: start a new base
         assert previous is not None
-        copy(f"{rows_sql} union all {_outside(state_relation(previous, table), scope_sql, key)}", base)
+        copy(f"{rows_sql} union all {_outside(state_relation(previous, table), scope_sql, key, null_key)}", base)
         return [(base, None)]
     kept = ""
     if prev.delta is not None:   # earlier re-decisions of keys not re-decided now
         kept = (f" union all select d.* from read_parquet({lit(str(prev.delta))}) as d "
-                f"anti join ({scope_sql}) as s using ({key}) where d.subject_key is not null")
+                f"anti join ({scope_sql}) as s using ({key}) where d.{null_key} is not null")
     delta_sql = rows_sql + kept
     all_scope = scope_sql
     if prev.scope is not None:
@@ -144,7 +152,8 @@ def write_state(con: duckdb.DuckDBPyConnection, staging: Path, version: str, tab
     delta, scope = out / f"delta-{version}.parquet", out / f"scope-{version}.parquet"
     copy(delta_sql, delta)
     if _rows(con, delta) > COMPACT_SHARE * _rows(con, prev.base):   # cheaper to start a new base than to carry it
-        copy(f"select * from read_parquet({lit(str(delta))}) union all {_outside(prev.base, all_scope, key)}", base)
+        copy(f"select * from read_parquet({lit(str(delta))}) union all {_outside(prev.base, all_scope, key, null_key)}",
+             base)
         delta.unlink()
         return [(base, None)]
     linked = out / prev.base.name

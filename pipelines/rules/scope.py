@@ -298,6 +298,7 @@ def reset(con: duckdb.DuckDBPyConnection) -> None:
     views = {r[0] for r in con.sql("select view_name from duckdb_views() where temporary").fetchall()}
     run(con, "drop table if exists temp.main.carried_dishonesty")   # subject_grades creates it empty when absent
     run(con, f"drop table if exists temp.main.{WINDOWS_RECORDS}")
+    run(con, f"drop table if exists temp.main.{DEBT_PAYMENTS}__scope")
     for table in ASSEMBLED:
         if table in views:
             run(con, f"drop view temp.main.{table}")
@@ -357,14 +358,16 @@ DEBT_PAYMENTS = "debt_payments_checked"
 
 def scoped_debt_payments(con: duckdb.DuckDBPyConnection, prev: Previous, run_model: Callable[[str], None]) -> bool:
     """Build debt_payments_checked for the ledger items with a payment or ledger version merged since prev (the
-    items both versions of a corrected record name), with every other item's rows from prev's
-    debt_payments.parquet. False, leaving no debt_payments_checked, when that file is missing or has other columns
-    (the caller then runs the model over every item)."""
+    items both versions of a corrected record name), with every other item's rows from prev's state of
+    debt_payments; the items' own rows stay as debt_payments_checked__scope (the publish keeps them by ledger item).
+    False, leaving no debt_payments_checked, when that state is missing or has other columns (the caller then runs
+    the model over every item)."""
     from pipelines.merge.warehouse import table_exists
     from pipelines.publish.exports import history_parts
+    from pipelines.publish.state import DEBT_PAYMENTS as STATE
+    from pipelines.publish.state import state_parts, state_relation
 
-    prev_file = prev.internal_dir / "debt_payments.parquet"
-    if not prev_file.is_file():
+    if state_parts(prev.internal_dir, STATE) is None:
         return False
     parts = history_parts(prev.internal_files)
     touched = ["select null::varchar as ledger_no where false"]
@@ -382,7 +385,7 @@ def scoped_debt_payments(con: duckdb.DuckDBPyConnection, prev: Previous, run_mod
         run_model(DEBT_PAYMENTS)
     finally:
         drop_shadows(con, shadowed)
-    previous = f"read_parquet({lit(str(prev_file))})"
+    previous = f"({state_relation(prev.internal_dir, STATE)})"
     columns = [c[:2] for c in con.sql(f"describe {DEBT_PAYMENTS}").fetchall()]
     if columns != [c[:2] for c in con.sql(f"describe select * from {previous}").fetchall()]:
         run(con, f"drop table temp.main.{DEBT_PAYMENTS}")
@@ -394,5 +397,4 @@ def scoped_debt_payments(con: duckdb.DuckDBPyConnection, prev: Previous, run_mod
         select p.* from {previous} as p
         anti join debt_scope as s on s.ledger_no = p.ledger_no
         where p.ledger_no is not null""")
-    run(con, f"drop table temp.main.{DEBT_PAYMENTS}__scope")
-    return True
+    return True   # {DEBT_PAYMENTS}__scope stays: what the publish keeps as the state's delta

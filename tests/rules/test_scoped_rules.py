@@ -144,8 +144,14 @@ def test_scoped_passes_publish_what_a_full_evaluation_publishes(tmp_path, monkey
     twin_pass(home, tmp_path, "debts", AS_OF, monkeypatch)
     assert scoped_debts == [True]
     problems = dict(duckdb.connect().sql(
-        f"select payment_no, problem from read_parquet('{_latest(home, 'internal') / 'debt_payments.parquet'}')"
-    ).fetchall())
+        f"select payment_no, problem from ({state_relation(_latest(home, 'internal'), 'debt_payments')})").fetchall())
+    if always_scoped == "delta":   # kept by ledger item: the delta holds the items named since the first version
+        parts = state_parts(_latest(home, "internal"), "debt_payments")
+        assert parts and parts.delta and parts.scope and state.scope_key(parts.scope) == "ledger_no"
+        con = duckdb.connect()
+        items = {r[0] for r in con.sql(f"select ledger_no from read_parquet('{parts.scope}')").fetchall()}
+        decided = {r[0] for r in con.sql(f"select ledger_no from read_parquet('{parts.delta}')").fetchall()}
+        assert {"QQ2025002", "QQ2025003"} <= items and decided - {None} <= items
     assert problems == {"QC2025001": None, "QC2025002": "debt_payment.exceeds_owed", "QC2025003": "refers_to.unknown",
                         "QC2025004": None}
 
