@@ -11,8 +11,9 @@ scope. Each is stored in the version as
 and read as: the base's rows of subjects not in scope, then the delta (state_relation). The status files of the
 record marts, dishonesty_windows and public_rows are kept by record instead (their scope file names record_ids: a
 scoped pass re-decides those marts' records and the windows of the records merged since, not every record of the
-subjects in scope; pipelines/rules/scope.py): a table's key is the column of its scope file. Rows without a subject are re-decided by every pass, so only the newest delta (or base)
-holds them. A pass after a full evaluation, or
+subjects in scope; pipelines/rules/scope.py), and debt_payments by ledger item: a table's key is the column of its
+scope file. Rows without a subject (for debt_payments, without a ledger item: NULL_KEYS) are re-decided by every
+pass, so only the newest delta (or base) holds them. A pass after a full evaluation, or
 one whose delta would hold more than COMPACT_SHARE of the base's rows, writes a new base instead. Every version is
 complete and immutable, like the history parts: a reader needs nothing but the version's own directory.
 """
@@ -41,11 +42,16 @@ PUBLIC_ROWS = "public_rows"
 DEBT_PAYMENTS = "debt_payments"
 # The column whose null rows every pass re-decides (the rules' shadows always keep them): subject_key unless named.
 NULL_KEYS = {DEBT_PAYMENTS: "ledger_no"}
+
+
+def null_key(table: str) -> str:
+    return NULL_KEYS.get(table, "subject_key")
 COMPACT_SHARE = 0.5
 
 
 def state_tables() -> tuple[str, ...]:
-    """Every table kept as state: the status files (by their stem), STATE_RULE_TABLES and PUBLIC_ROWS."""
+    """Every table kept as state: the status files (by their stem), STATE_RULE_TABLES, PUBLIC_ROWS and
+    DEBT_PAYMENTS."""
     from pipelines.publish.contract import STATUS_FILES
 
     return (tuple(sf.name.removesuffix(".parquet") for sf in STATUS_FILES) + STATE_RULE_TABLES
@@ -85,16 +91,16 @@ def state_relation(version_dir: Path, table: str) -> str:
     assert parts.scope is not None   # a delta always comes with its scope (state_parts)
     key = scope_key(parts.scope)
     scope = f"select {key} from read_parquet({lit(str(parts.scope))})"
-    return (f"{_outside(parts.base, scope, key, NULL_KEYS.get(table))} "
+    return (f"{_outside(parts.base, scope, key, null_key(table))} "
             f"union all select * from read_parquet({lit(str(parts.delta))})")
 
 
-def _outside(base: Path | str, scope_sql: str, key: str = "subject_key", null_key: str | None = None) -> str:
-    """The rows of a base (a file, or a query) whose key is not in scope_sql (rows whose null_key, by default
-    subject_key, is null are always in the delta)."""
+def _outside(base: Path | str, scope_sql: str, key: str = "subject_key", nullable: str = "subject_key") -> str:
+    """The rows of a base (a file, or a query) whose key is not in scope_sql (rows whose nullable column is null are
+    always in the delta)."""
     rows = f"read_parquet({lit(str(base))})" if isinstance(base, Path) else f"({base})"
     return (f"select b.* from {rows} as b anti join ({scope_sql}) as s using ({key}) "
-            f"where b.{null_key or 'subject_key'} is not null")
+            f"where b.{nullable} is not null")
 
 
 def internal_relation(version_dir: Path, name: str) -> str:
@@ -124,10 +130,10 @@ def write_state(con: duckdb.DuckDBPyConnection, staging: Path, version: str, tab
     """Write table's state into the staging version; [(written or linked file, its source when linked)].
 
     rows_sql: the table's rows when previous is None (every subject evaluated), else the rows of the keys in
-    scope_sql only (key: subject_key, the subjects in rule_scope by default, record_id or ledger_no), every other key's rows
-    being previous's (the previous internal version). copy(query, path) writes a query to a Parquet file.
+    scope_sql only (key: subject_key, the subjects in rule_scope by default, record_id or ledger_no), every other
+    key's rows being previous's (the previous internal version). copy(query, path) writes a query to a Parquet file.
     """
-    null_key = NULL_KEYS.get(table, "subject_key")
+    nullable = null_key(table)
     out = staging / STATE_DIR / table
     out.mkdir(parents=True, exist_ok=True)
     base = out / f"base-{version}.parquet"
@@ -139,12 +145,12 @@ def write_state(con: duckdb.DuckDBPyConnection, staging: Path, version: str, tab
         return [(base, None)]
     if prev.scope is not None and scope_key(prev.scope) != key:   # kept by another key: start a new base
         assert previous is not None
-        copy(f"{rows_sql} union all {_outside(state_relation(previous, table), scope_sql, key, null_key)}", base)
+        copy(f"{rows_sql} union all {_outside(state_relation(previous, table), scope_sql, key, nullable)}", base)
         return [(base, None)]
     kept = ""
     if prev.delta is not None:   # earlier re-decisions of keys not re-decided now
         kept = (f" union all select d.* from read_parquet({lit(str(prev.delta))}) as d "
-                f"anti join ({scope_sql}) as s using ({key}) where d.{null_key} is not null")
+                f"anti join ({scope_sql}) as s using ({key}) where d.{nullable} is not null")
     delta_sql = rows_sql + kept
     all_scope = scope_sql
     if prev.scope is not None:
@@ -152,7 +158,7 @@ def write_state(con: duckdb.DuckDBPyConnection, staging: Path, version: str, tab
     delta, scope = out / f"delta-{version}.parquet", out / f"scope-{version}.parquet"
     copy(delta_sql, delta)
     if _rows(con, delta) > COMPACT_SHARE * _rows(con, prev.base):   # cheaper to start a new base than to carry it
-        copy(f"select * from read_parquet({lit(str(delta))}) union all {_outside(prev.base, all_scope, key, null_key)}",
+        copy(f"select * from read_parquet({lit(str(delta))}) union all {_outside(prev.base, all_scope, key, nullable)}",
              base)
         delta.unlink()
         return [(base, None)]

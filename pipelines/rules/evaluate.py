@@ -82,6 +82,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date, previous: Previous | s
     if why := define_scope(con, as_of, previous):
         _run_models(con, MODELS)
         return RuleRun("full", why)
+    def one(model: str) -> None:
+        _run_models(con, [model])
+
     shadows = shadow_inputs(con)
     try:
         narrow = extended = False   # the record marts' inputs shadowed to record_scope; record_scope complete
@@ -94,7 +97,6 @@ def evaluate(con: duckdb.DuckDBPyConnection, as_of: date, previous: Previous | s
                 shadow_records(con, narrow)
             if model == "subject_grades":
                 carry_dishonesty(con, previous)
-            one = lambda m: _run_models(con, [m])  # noqa: E731
             if not (model == DEBT_PAYMENTS and scoped_debt_payments(con, previous, one)
                     or model == WINDOWS and scoped_windows(con, previous, one)):
                 _run_models(con, [model])

@@ -281,14 +281,19 @@ def drop_shadows(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
         run(con, f"drop view if exists temp.main.{name}")
 
 
+def _same_columns(con: duckdb.DuckDBPyConnection, mine: str, theirs: str) -> bool:
+    """Whether two relations (a table name, or a parenthesised query) have the same column names and types."""
+    def columns(relation: str) -> list[tuple]:
+        return [c[:2] for c in con.sql(f"describe select * from {relation}").fetchall()]
+    return columns(mine) == columns(theirs)
+
+
 def assemblable(con: duckdb.DuckDBPyConnection, prev: Previous) -> str | None:
     """None when every ASSEMBLED table has the columns of its previous file, else which does not."""
     from pipelines.publish.state import internal_relation
 
     for table in ASSEMBLED:
-        mine = con.sql(f"describe {table}").fetchall()
-        theirs = con.sql(f"describe {internal_relation(prev.internal_dir, f'{table}.parquet')}").fetchall()
-        if [c[:2] for c in mine] != [c[:2] for c in theirs]:
+        if not _same_columns(con, table, f"({internal_relation(prev.internal_dir, f'{table}.parquet')})"):
             return f"the previous {table}.parquet has other columns"
     return None
 
@@ -339,8 +344,7 @@ def scoped_windows(con: duckdb.DuckDBPyConnection, prev: Previous, run_model: Ca
     finally:
         _shadow(con, present, _within("subject_key", "rule_scope"))   # back to shadow_inputs' scope
     previous = f"({state_relation(prev.internal_dir, WINDOWS)})"
-    if [c[:2] for c in con.sql(f"describe {WINDOWS}").fetchall()] != \
-            [c[:2] for c in con.sql(f"describe select * from {previous}").fetchall()]:
+    if not _same_columns(con, WINDOWS, previous):
         run(con, f"drop table temp.main.{WINDOWS}")
         return False
     run(con, f"alter table temp.main.{WINDOWS} rename to {WINDOWS_RECORDS}")
@@ -386,8 +390,7 @@ def scoped_debt_payments(con: duckdb.DuckDBPyConnection, prev: Previous, run_mod
     finally:
         drop_shadows(con, shadowed)
     previous = f"({state_relation(prev.internal_dir, STATE)})"
-    columns = [c[:2] for c in con.sql(f"describe {DEBT_PAYMENTS}").fetchall()]
-    if columns != [c[:2] for c in con.sql(f"describe select * from {previous}").fetchall()]:
+    if not _same_columns(con, DEBT_PAYMENTS, previous):
         run(con, f"drop table temp.main.{DEBT_PAYMENTS}")
         return False
     run(con, f"alter table temp.main.{DEBT_PAYMENTS} rename to {DEBT_PAYMENTS}__scope")
