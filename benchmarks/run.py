@@ -153,10 +153,10 @@ def _instrument_sql(meter: Meter) -> None:
             stage = meter._open[0] if meter._open else "?"
             _SQL_LOG.append((stage, " ".join(sql.split())[:200], time.perf_counter() - t0))
 
-    for name in ("pipelines.validate.batch", "pipelines.merge.warehouse", "pipelines.rules.evaluate",
-                 "pipelines.rules.scope", "pipelines.publish.exports"):
-        mod = importlib.import_module(name)
-        mod.run = timed
+    importlib.import_module("pipelines.run")   # the pass and every module it uses
+    for name, mod in list(sys.modules.items()):   # each module that imported run by name
+        if name.startswith("pipelines.") and getattr(mod, "run", None) is original:
+            mod.run = timed  # type: ignore[attr-defined]
 
 
 _SIDE_BUSY: dict[str, list[float]] = {}   # side-thread job → its durations (s), for the report

@@ -25,7 +25,9 @@ SCHEMA_VERSION = "1.0"
 # since, not of every record of the subjects in scope: pipelines/rules/scope.py, scoped_windows).
 # 4.3: debt_payments (the checked payments of the debt ledger) is rule state kept by ledger item, state/debt_payments/,
 # not debt_payments.parquet (a scoped pass checks again only the items with a payment or ledger version merged since).
-INTERNAL_SCHEMA_VERSION = "4.3"
+# 4.4: public_segments/<public file stem>/seg-<version>-<n>.parquet: the segments each public file is glued from
+# (pipelines/publish/segments.py), so that a scoped version rewrites only the segments its changes touch.
+INTERNAL_SCHEMA_VERSION = "4.4"
 
 COMMON_COLUMNS = ("record_id", "subject_name", "subject_category", "uscc", "id_no_masked", "source_unit")
 

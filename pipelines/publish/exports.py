@@ -26,6 +26,7 @@ from pipelines.publish.contract import (
     StatusFile,
     column_label,
 )
+from pipelines.publish.segments import write_public_file
 from pipelines.publish.state import (
     DEBT_PAYMENTS,
     PUBLIC_ROWS,
@@ -341,20 +342,30 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     staging = home.exports / "public" / "versions" / f".tmp-{version}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    # The internal version's staging is made now: it keeps the public files' segments (pipelines/publish/segments.py).
+    istaging = home.exports / "internal" / "versions" / f".tmp-{version}"
+    shutil.rmtree(istaging, ignore_errors=True)
+    istaging.mkdir(parents=True)
+    ihasher = SideWork("publish-sha256-internal")
+    segment_files: list[dict] = []
     files, rows = [], {}
     hasher = SideWork("publish-sha256")   # sha256 of each written file while DuckDB writes the next
+    prev_state = scoped.internal_dir if scoped else None   # the version the rule state builds on
+    changes = _changes(con, staging, prev_dir, prev_state)
+    if scoped:   # decided from the rows' hashes, before the files: it says which segments a file must rewrite
+        run(con, f"create or replace temp table public_changes as {changes}")
+        changes = "select * from public_changes"
     for pf in PUBLIC_FILES:
-        rows_sql = _public_rows(pf)
-        if scoped:   # the previous rows of every record the rules did not re-decide
-            rows_sql += (f" union all select p.* from read_parquet({lit(str(scoped.public_dir / pf.name))}) as p "
-                         f"anti join {pf.mart} as m on m.record_id = p.record_id")
         # Unsorted, like every other exported file: a public file is a set of records keyed by record_id. Sorting
         # the previous penalties file alone took 7.4 s at 10M, and sorting the union of the re-decided rows and the
         # previous file's ran DuckDB 2.0 out of memory at 1GB (daily passes at 5M and 10M, 2026-12-02).
-        _copy(con, rows_sql, staging / pf.name, public=True)
+        segment_files += write_public_file(
+            con, pf, _public_rows(pf), staging / pf.name, istaging, version,
+            lambda path, name: _file_entry(con, path, name, ihasher),
+            (scoped.internal_dir, scoped.internal_files, scoped.public_dir / pf.name) if scoped else None,
+            "public_changes" if scoped else None)
         files.append(_file_entry(con, staging / pf.name, hasher=hasher))
-    prev_state = scoped.internal_dir if scoped else None   # the version the rule state builds on
-    _copy(con, _changes(con, staging, prev_dir, prev_state), staging / "changes.parquet", public=True)
+    _copy(con, changes, staging / "changes.parquet", public=True)
     files.append(_file_entry(con, staging / "changes.parquet", hasher=hasher))
     hasher.wait()
     rows = {e["name"]: e["rows"] for e in files}
@@ -366,15 +377,13 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
 
     # Internal: everything, unmasked, with history, plus the office's working tables.
     prev_i = read_latest(home, "internal")
-    staging = home.exports / "internal" / "versions" / f".tmp-{version}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging = istaging
     queries = dict(internal_files)
     queries["quarantine.parquet"] = quarantine_query
     for t in INTERNAL_TABLES:
         queries[f"{t}.parquet"] = f"select * from {t}"
-    files, rows = [], {}
-    hasher = SideWork("publish-sha256")   # sha256 of each written file while DuckDB writes the next
+    files, rows = list(segment_files), {e["name"]: e["rows"] for e in segment_files}
+    hasher = ihasher   # sha256 of each written file while DuckDB writes the next
     for name, query in queries.items():
         _copy(con, query, staging / name, RULE_TABLE_ROW_GROUP_BYTES)
         entry = _file_entry(con, staging / name, hasher=hasher)

@@ -16,6 +16,8 @@ import pytest
 
 from pipelines.home import Home
 from pipelines.publish import state
+from pipelines.publish.contract import PUBLIC_FILES
+from pipelines.publish.segments import SEGMENTS_DIR, segment_dir
 from pipelines.publish.state import STATE_DIR, state_parts, state_relation, state_tables
 from pipelines.rules import evaluate as evaluate_mod
 from pipelines.rules import scope
@@ -51,16 +53,25 @@ def _state_rows(version_dir: Path, table: str) -> list[tuple]:
 def assert_same_exports(scoped: Home, full: Home) -> None:
     """Every exported file holds the same rows, and every rule state table (stored as a base and the rows
     re-decided since on the scoped side, whole on the full side) reads as the same rows."""
+    own = (STATE_DIR, SEGMENTS_DIR)   # each side's own layout of the same rows: compared below
     for audience in ("public", "internal"):
         a, b = _latest(scoped, audience), _latest(full, audience)
-        files = sorted(str(p.relative_to(a)) for p in a.rglob("*.parquet") if STATE_DIR not in p.relative_to(a).parts)
+        files = sorted(str(p.relative_to(a)) for p in a.rglob("*.parquet") if not set(own) & set(p.relative_to(a).parts))
         assert files == sorted(str(p.relative_to(b)) for p in b.rglob("*.parquet")
-                               if STATE_DIR not in p.relative_to(b).parts)
+                               if not set(own) & set(p.relative_to(b).parts))
         for name in files:   # every exported file is a set of rows
             assert _rows(a / name) == _rows(b / name), f"{audience}/{name} differs"
         if audience == "internal":
             for table in state_tables():
                 assert _state_rows(a, table) == _state_rows(b, table), f"internal state {table} differs"
+    for home in (scoped, full):   # each public file is its segments glued together, every segment listed
+        public, internal = _latest(home, "public"), _latest(home, "internal")
+        listed = {e["name"] for e in json.loads((internal / "manifest.json").read_text(encoding="utf-8"))["files"]}
+        for pf in PUBLIC_FILES:
+            parts = sorted(segment_dir(internal, pf).glob("*.parquet"))
+            assert {p.relative_to(internal).as_posix() for p in parts} <= listed
+            glued = sorted((r for p in parts for r in _rows(p)), key=repr)
+            assert glued == _rows(public / pf.name), f"{pf.name} is not its segments"
 
 
 def twin_pass(home: Home, tmp_path: Path, step: str, as_of: date, monkeypatch) -> dict:

@@ -1,0 +1,138 @@
+"""Public files glued from segments (pipelines/publish/segments.py): a scoped version links the segments its changes
+do not touch, rewrites the others, and the glued file holds exactly the version's rows."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.publish import segments
+from pipelines.publish.contract import PublicFile
+from pipelines.publish.exports import _file_entry
+from pipelines.publish.segments import segment_dir, write_public_file
+
+PF = PublicFile("penalties.parquet", "mart", "true", ("decision_no", "fine_amount", "decision_date"))
+ROWS = 20_000
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    c.execute("set threads = 2")
+    c.execute("set preserve_insertion_order = false")
+    yield c
+    c.close()
+
+
+@pytest.fixture(autouse=True)
+def small_segments(monkeypatch):
+    monkeypatch.setattr(segments, "SEGMENT_ROWS", 2048)
+    monkeypatch.setattr(segments, "SMALL_SEGMENT_ROWS", 1024)
+
+
+def _mart(con, name: str, where: str = "true", rename: str = "") -> None:
+    con.execute(f"""create or replace table {name} as
+        select 'R' || lpad(i::varchar, 6, '0') as record_id,
+               case when i in ({rename or "-1"}) then '改名公司' || i else '公司' || i end as subject_name,
+               '法人及非法人组织' as subject_category, '9121' || lpad(i::varchar, 14, '0') as uscc,
+               null::varchar as id_no_masked, '市场监管局' as source_unit, '罚决字' || i as decision_no,
+               (i % 1000)::decimal(18, 4) as fine_amount, date '2025-01-01' + (i % 300)::int as decision_date,
+               null::varchar as hidden_reason
+        from range({ROWS + 100}) as t(i) where {where}""")
+
+
+def _rows_sql(mart: str) -> str:
+    cols = ", ".join(f'"{c}"' for c in PF.all_columns)
+    return f"select {cols} from {mart} where hidden_reason is null"
+
+
+def _read(con, path: Path) -> list[tuple]:
+    return sorted(con.sql(f"select * from read_parquet('{path}')").fetchall())
+
+
+def test_a_scoped_version_rewrites_only_the_segments_its_changes_touch(tmp_path, con):
+    entry = lambda p, n: _file_entry(con, p, n)  # noqa: E731
+    # Version 1: every row as new segments, glued into the public file.
+    _mart(con, "v1", f"i < {ROWS}")
+    v1_pub, v1_int = tmp_path / "pub1", tmp_path / "int1"
+    v1_pub.mkdir()
+    e1 = write_public_file(con, PF, _rows_sql("v1"), v1_pub / PF.name, v1_int, "v1", entry)
+    assert sum(e["rows"] for e in e1) == ROWS and len(e1) >= 8
+    assert all(e["rows"] <= 2048 + 2048 for e in e1)
+    assert _read(con, v1_pub / PF.name) == sorted(con.sql(_rows_sql("v1")).fetchall())
+
+    # Version 2: the rules re-decided 600 records; 3 of them changed (renamed), 2 left public view, 100 are new.
+    updated, deleted = [5, 6007, 13003], [42, 17777]
+    _mart(con, "truth", f"i < {ROWS + 100} and i not in ({', '.join(map(str, deleted))})",
+          ", ".join(map(str, updated)))
+    con.execute(f"""create table redecided as select * from truth
+                    where record_id in (select 'R' || lpad(i::varchar, 6, '0') from range(0, {ROWS + 100}, 40) t(i))
+                       or record_id >= 'R{ROWS:06d}' or record_id in ({', '.join(f"'R{i:06d}'" for i in updated)})""")
+    con.execute(f"""create table changes as
+        select 'update' as op, 'penalties.parquet' as file, 'R' || lpad(i::varchar, 6, '0') as record_id
+            from unnest({updated}) t(i)
+        union all select 'delete', 'penalties.parquet', 'R' || lpad(i::varchar, 6, '0') from unnest({deleted}) t(i)
+        union all select 'add', 'penalties.parquet', 'R' || lpad(i::varchar, 6, '0') from range({ROWS}, {ROWS + 100}) t(i)
+        union all select 'add', 'licenses.parquet', 'R000001'""")   # another file's change touches no segment here
+    v2_pub, v2_int = tmp_path / "pub2", tmp_path / "int2"
+    v2_pub.mkdir()
+    e2 = write_public_file(con, PF, _rows_sql("redecided"), v2_pub / PF.name, v2_int, "v2", entry,
+                           (v1_int, e1, v1_pub / PF.name), "changes")
+
+    # The public file holds exactly the version's rows, once each, readable by DuckDB and pyarrow alike.
+    want = sorted(con.sql(_rows_sql("truth")).fetchall())
+    assert _read(con, v2_pub / PF.name) == want
+    table = pq.read_table(v2_pub / PF.name)
+    assert table.num_rows == len(want) and len(set(table.column("record_id").to_pylist())) == len(want)
+    assert sum(e["rows"] for e in e2) == len(want)
+
+    # Segments holding an updated or deleted row, and small ones, were rewritten; every other one is the same file.
+    holders = {r[0] for r in con.sql(
+        f"select distinct filename from read_parquet('{segment_dir(v1_int, PF)}/*.parquet', filename = true) "
+        f"where record_id in (select record_id from changes where op <> 'add' and file = 'penalties.parquet')"
+    ).fetchall()}
+    small = {str(v1_int / e["name"]) for e in e1 if e["rows"] < 1024}
+    linked = [e for e in e2 if e["name"] in {x["name"] for x in e1}]
+    assert {str(v1_int / e["name"]) for e in e1} - {str(v1_int / e["name"]) for e in linked} == holders | small
+    assert 0 < len(holders) <= 5 and len(linked) >= len(e1) - 5 - len(small)
+    for e in linked:
+        assert os.stat(v2_int / e["name"]).st_ino == os.stat(v1_int / e["name"]).st_ino
+    assert all(e["name"].startswith("public_segments/penalties/seg-v2-") for e in e2 if e not in linked)
+
+
+def test_a_version_without_rows_writes_the_file_with_its_columns(tmp_path, con):
+    _mart(con, "empty", "false")
+    pub = tmp_path / "pub"
+    pub.mkdir()
+    out = write_public_file(con, PF, _rows_sql("empty"), pub / PF.name, tmp_path / "int", "v1",
+                            lambda p, n: _file_entry(con, p, n))
+    assert out == []
+    assert pq.read_table(pub / PF.name).column_names == list(PF.all_columns)
+    assert _read(con, pub / PF.name) == []
+
+
+def test_a_scoped_version_without_segments_to_build_on_keeps_the_previous_rows(tmp_path, con):
+    """Segments of other columns (or none) in the previous version: the re-decided rows and the previous file's rows
+    of every other record are written anew."""
+    entry = lambda p, n: _file_entry(con, p, n)  # noqa: E731
+    _mart(con, "v1", f"i < {ROWS}")
+    (tmp_path / "pub1").mkdir()
+    old_pf = PublicFile("penalties.parquet", "mart", "true", ("decision_no", "fine_amount"))
+    cols = ", ".join(f'"{c}"' for c in old_pf.all_columns)
+    e1 = write_public_file(con, old_pf, f"select {cols} from v1", tmp_path / "pub1" / PF.name, tmp_path / "int1",
+                           "v1", entry)
+    assert e1
+    # the previous public file as this version's columns would have it; the rules re-decided records 0-99 only
+    _mart(con, "v1b", f"i < {ROWS}", "3")
+    con.execute(f"copy ({_rows_sql('v1')}) to '{tmp_path / 'pub1' / PF.name}' (format parquet)")
+    con.execute("create table redecided as select * from v1b where record_id < 'R000100'")
+    con.execute("create table changes as select 'update' as op, 'penalties.parquet' as file, 'R000003' as record_id")
+    (tmp_path / "pub2").mkdir()
+    e2 = write_public_file(con, PF, _rows_sql("redecided"), tmp_path / "pub2" / PF.name, tmp_path / "int2", "v2",
+                           entry, (tmp_path / "int1", e1, tmp_path / "pub1" / PF.name), "changes")
+    assert not {e["name"] for e in e2} & {e["name"] for e in e1}
+    assert _read(con, tmp_path / "pub2" / PF.name) == sorted(con.sql(_rows_sql("v1b")).fetchall())
