@@ -352,18 +352,17 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     hasher = SideWork("publish-sha256")   # sha256 of each written file while DuckDB writes the next
     prev_state = scoped.internal_dir if scoped else None   # the version the rule state builds on
     changes = _changes(con, staging, prev_dir, prev_state)
-    if scoped:   # decided from the rows' hashes, before the files: it says which segments a file must rewrite
-        run(con, f"create or replace temp table public_changes as {changes}")
-        changes = "select * from public_changes"
+    changed = "public_changes" if scoped else None
+    if changed:   # decided from the rows' hashes, before the files: it says which segments a file must rewrite
+        run(con, f"create or replace temp table {changed} as {changes}")
+        changes = f"select * from {changed}"
     for pf in PUBLIC_FILES:
         # Unsorted, like every other exported file: a public file is a set of records keyed by record_id. Sorting
         # the previous penalties file alone took 7.4 s at 10M, and sorting the union of the re-decided rows and the
         # previous file's ran DuckDB 2.0 out of memory at 1GB (daily passes at 5M and 10M, 2026-12-02).
         segment_files += write_public_file(
             con, pf, _public_rows(pf), staging / pf.name, istaging, version,
-            lambda path, name: _file_entry(con, path, name, ihasher),
-            (scoped.internal_dir, scoped.internal_files, scoped.public_dir / pf.name) if scoped else None,
-            "public_changes" if scoped else None)
+            lambda path, name: _file_entry(con, path, name, ihasher), scoped, changed)
         files.append(_file_entry(con, staging / pf.name, hasher=hasher))
     _copy(con, changes, staging / "changes.parquet", public=True)
     files.append(_file_entry(con, staging / "changes.parquet", hasher=hasher))

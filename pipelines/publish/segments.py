@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from pipelines.publish.contract import PublicFile
 from pipelines.publish.state import link
+from pipelines.rules.scope import Previous
 from pipelines.validate.sql import PUBLIC_PARQUET, lit, q, run
 
 SEGMENTS_DIR = "public_segments"
@@ -90,13 +91,12 @@ def _write_segments(con: duckdb.DuckDBPyConnection, sql: str, dest: Path, versio
 
 def write_public_file(con: duckdb.DuckDBPyConnection, pf: PublicFile, rows_sql: str, path: Path,
                       internal_staging: Path, version: str, entry: Callable[[Path, str], dict],
-                      previous: tuple[Path, list[dict], Path] | None = None,
-                      changes: str | None = None) -> list[dict]:
+                      previous: Previous | None = None, changes: str | None = None) -> list[dict]:
     """Write the public file pf at path, glued from its segments; the segments' internal manifest entries.
 
-    rows_sql: the rows the rules decided in this pass (pf's rows in its mart). previous: the previous internal
-    version's directory and manifest files and the previous public file, and changes: a relation of this
-    version's changes (op, file, record_id) from that one, when the rules were scoped: the segments without an
+    rows_sql: the rows the rules decided in this pass (pf's rows in its mart). previous: the versions the rules
+    built on, and changes: a table of this version's changes (op, file, record_id) from them, when the rules were
+    scoped: the segments without an
     updated or deleted row are linked from it, the rows of every other segment not updated or deleted are written
     again with the added and updated rows of rows_sql (with no segments to build on: rows_sql and the previous
     file's rows of every other record). Otherwise every row of rows_sql is written. entry(path, name) gives a
@@ -107,10 +107,10 @@ def write_public_file(con: duckdb.DuckDBPyConnection, pf: PublicFile, rows_sql: 
     kept: list[tuple[Path, dict]] = []
     new_sql = rows_sql
     if previous and changes is not None:
-        prev_dir, prev_files, prev_file = previous
-        entries = segment_entries(prev_files, pf)
+        prev_dir = previous.internal_dir
+        entries = segment_entries(previous.internal_files, pf)
         if not _reusable(con, rows_sql, prev_dir, entries):   # the previous file's rows the rules did not re-decide
-            new_sql = (f"{rows_sql} union all select p.* from read_parquet({lit(str(prev_file))}) as p "
+            new_sql = (f"{rows_sql} union all select p.* from read_parquet({lit(str(previous.public_dir / pf.name))}) as p "
                        f"anti join ({rows_sql}) as m on m.record_id = p.record_id")
         else:
             paths = [prev_dir / e["name"] for e in entries]

@@ -14,6 +14,8 @@ from pipelines.publish import segments
 from pipelines.publish.contract import PublicFile
 from pipelines.publish.exports import _file_entry
 from pipelines.publish.segments import segment_dir, write_public_file
+from pipelines.rules.scope import Previous
+from tests.conftest import AS_OF
 
 PF = PublicFile("penalties.parquet", "mart", "true", ("decision_no", "fine_amount", "decision_date"))
 ROWS = 20_000
@@ -81,7 +83,7 @@ def test_a_scoped_version_rewrites_only_the_segments_its_changes_touch(tmp_path,
     v2_pub, v2_int = tmp_path / "pub2", tmp_path / "int2"
     v2_pub.mkdir()
     e2 = write_public_file(con, PF, _rows_sql("redecided"), v2_pub / PF.name, v2_int, "v2", entry,
-                           (v1_int, e1, v1_pub / PF.name), "changes")
+                           Previous(v1_pub, v1_int, AS_OF, e1), "changes")
 
     # The public file holds exactly the version's rows, once each, readable by DuckDB and pyarrow alike.
     want = sorted(con.sql(_rows_sql("truth")).fetchall())
@@ -133,6 +135,6 @@ def test_a_scoped_version_without_segments_to_build_on_keeps_the_previous_rows(t
     con.execute("create table changes as select 'update' as op, 'penalties.parquet' as file, 'R000003' as record_id")
     (tmp_path / "pub2").mkdir()
     e2 = write_public_file(con, PF, _rows_sql("redecided"), tmp_path / "pub2" / PF.name, tmp_path / "int2", "v2",
-                           entry, (tmp_path / "int1", e1, tmp_path / "pub1" / PF.name), "changes")
+                           entry, Previous(tmp_path / "pub1", tmp_path / "int1", AS_OF, e1), "changes")
     assert not {e["name"] for e in e2} & {e["name"] for e in e1}
     assert _read(con, tmp_path / "pub2" / PF.name) == sorted(con.sql(_rows_sql("v1b")).fetchall())
