@@ -1,6 +1,7 @@
 """Issue 6 benchmark: one city's files through our pass, the raw DuckDB anchor and the usual pandas + GX baseline.
 
-    python -m benchmarks.run --rows N [--incremental-sizes a,b,c] [--daily 100000] [--out DIR] [--skip-baseline]
+    python -m benchmarks.run --rows N [--incremental-sizes a,b,c] [--daily 100000] [--daily-repeats K]
+                             [--out DIR] [--skip-baseline]
 
 Every measured thing runs in its own worker process (`python -m benchmarks.run _worker TASK SPEC.json`), so its
 peak RSS is its own; inside a worker each stage's peak is measured separately (see benchmarks/__init__.py).
@@ -17,6 +18,7 @@ import os
 import platform
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -529,6 +531,7 @@ def markdown(r: dict) -> str:
               f"(as_of {r['as_of']}).", "",
               "| warehouse N | daily pass s | collect | validate | side wait | docs wait | merge | rules | publish | "
               "peak RSS MB | warehouse MB | full pass at N (setup) s |", "|---:|" * 1 + "---:|" * 11]
+        repeated = any(it.get("daily_repeats") for it in inc)
         for it in inc:
             d = it["daily_pass"]
             if d.get("failed"):
@@ -539,6 +542,14 @@ def markdown(r: dict) -> str:
             L.append(f"| {it['n']:,} | **{_f(d['wall_s'])}** | {' | '.join(cells)} | {_f(d['peak_rss_mb'], ',.0f')} | "
                      f"{d['result']['warehouse_bytes'] / 1e6:,.0f} | {_f(it.get('setup_pass_s'))} |")
         ok = [it for it in inc if not it["daily_pass"].get("failed")]
+        if repeated:
+            L += ["", f"The same daily pass {r.get('daily_repeats', 1)} times at each N (the first, in the table, on the "
+                  "warehouse itself; the others on copies of it made before any ran), wall seconds:", ""]
+            for it in ok:
+                walls = daily_walls(it)
+                L.append(f"- N = {it['n']:,}: {' / '.join(_f(w) for w in walls)} → median **{_f(_median(walls))}** s"
+                         + (f" ({len(it['daily_repeats']) + 1 - len(walls)} did not finish)"
+                            if len(walls) < len(it["daily_repeats"]) + 1 else ""))
         side = [f"- N = {it['n']:,}: " + _side_line(it["daily_pass"]["result"]["side_thread"])
                 + (f" Rules: {rl['mode']} ({rl['reason']})." if (rl := it["daily_pass"]["result"].get("rules")) else "")
                 for it in ok if it["daily_pass"]["result"].get("side_thread")]
@@ -556,9 +567,19 @@ def markdown(r: dict) -> str:
         if len(ok) >= 2:
             lo, hi = ok[0], ok[-1]
             grow = hi["daily_pass"]["wall_s"] / lo["daily_pass"]["wall_s"]
-            L += ["", f"From N = {lo['n']:,} to {hi['n']:,} (×{hi['n'] / lo['n']:.1f}) the daily pass grew ×{grow:.2f}."]
+            L += ["", f"From N = {lo['n']:,} to {hi['n']:,} (×{hi['n'] / lo['n']:.1f}) the daily pass grew ×{grow:.2f}"
+                  + (f" (the medians: ×{_median(daily_walls(hi)) / _median(daily_walls(lo)):.2f})." if repeated else ".")]
         L.append("")
     return "\n".join(L)
+
+
+def daily_walls(item: dict) -> list[float]:
+    """Wall seconds of every daily pass at one N that finished: the one of record first, then the repeats."""
+    return [d["wall_s"] for d in [item["daily_pass"], *item.get("daily_repeats", [])] if not d.get("failed")]
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
 
 
 def _alt_section(r: dict, ours: dict, alt: dict, bw: float | None, bp: float | None) -> list[str]:
@@ -595,6 +616,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="warehouse sizes N for the daily-batch case, e.g. 250000,500000,1000000 "
                          "(default: rows/4, rows/2, rows; 'none' to skip)")
     ap.add_argument("--daily", type=int, default=100_000, help="rows of the daily batch (default 100000)")
+    ap.add_argument("--daily-repeats", type=int, default=1,
+                    help="run each daily pass this many times, each on a copy of the same warehouse, and report "
+                         "every time and their median (default 1)")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     ap.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "credit-bench",
                     help="scratch space for the generated homes (deleted afterwards unless --keep)")
@@ -630,7 +654,8 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     run = Runner(work, limit_mb, args.timeout_s, log)
-    report: dict = {"timestamp": stamp, "rows": args.rows, "daily": args.daily, "as_of": args.as_of,
+    report: dict = {"timestamp": stamp, "rows": args.rows, "daily": args.daily, "daily_repeats": args.daily_repeats,
+                    "as_of": args.as_of,
                     "duckdb_memory_limit": args.duckdb_memory_limit, "drop_inbox": args.drop_inbox,
                     "command": "python -m benchmarks.run " + " ".join(argv), "machine": mach,
                     "loadavg_start": os.getloadavg(), "mem_limit_mb": limit_mb}
@@ -705,17 +730,25 @@ def _incremental(run: Runner, args, work: Path, main_home: Path) -> list[dict]:
         item["setup_pass_s"] = (item.get("setup_pass") or {}).get("wall_s")
         item["daily_files"] = add_daily(daily_home, home, "daily")
         twin = work / f"city_{n}_full_rules" if n == max(sizes) else None
-        if twin:   # the same daily pass with every subject's rules evaluated, side by side
-            shutil.copytree(home, twin)
-            os.sync()   # the copy's dirty pages reach the disk before either daily pass is timed
+        # The same daily pass again on copies of the same warehouse (--daily-repeats): one pass on a shared VM is
+        # one sample of its noise; each copy is made before any of them runs, so every pass starts from the same files.
+        repeats = [work / f"city_{n}_repeat_{i}" for i in range(2, args.daily_repeats + 1)]
+        for copy in ([twin] if twin else []) + repeats:   # twin: the same daily pass with every subject's rules evaluated
+            shutil.copytree(home, copy)
+        if twin or repeats:
+            os.sync()   # the copies' dirty pages reach the disk before any daily pass is timed
         # The daily pass of record runs first, right after the copy is synced: run after the twin's pass and the
         # deletion of its ~10 GB copy, every stage of it was slower, those that do not depend on N too (collect
         # 4.6 s at 10M against 2.6 s at 5M in 20261202T235034; not shown to be the cause, see BENCHMARKS.md).
         item["daily_pass"] = daily(home, n)
+        item["daily_repeats"] = []
+        for i, copy in enumerate(repeats, start=2):
+            item["daily_repeats"].append(daily(copy, n, label=f" (repeat {i} of {args.daily_repeats}, on a copy)"))
         if twin:
             item["daily_pass_full_rules"] = daily(twin, n, {"CREDIT_RULES_FULL": "1"},
                                                   ", rules evaluated in full (CREDIT_RULES_FULL=1)")
-            shutil.rmtree(twin, ignore_errors=True)
+        for copy in ([twin] if twin else []) + repeats:   # deleted after every timed pass at this N
+            shutil.rmtree(copy, ignore_errors=True)
         out.append(item)
         if home != main_home:
             shutil.rmtree(home, ignore_errors=True)
