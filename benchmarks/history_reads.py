@@ -9,22 +9,17 @@ table of superseded versions (1 in 50), each twice, at the pipeline's 1GB limit.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import time
-from pathlib import Path
 
 import duckdb
 
+from benchmarks.synthetic import penalties_sql, scratch_args
+
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("rows", type=int)
-    ap.add_argument("--work", type=Path, default=Path("/tmp/history-reads"))
-    args = ap.parse_args()
-    shutil.rmtree(args.work, ignore_errors=True)
-    args.work.mkdir(parents=True)
-    n, subjects, part = args.rows, max(1, args.rows // 12), args.work / "part.parquet"
+    args = scratch_args("history-reads")
+    part = args.work / "part.parquet"
     con = duckdb.connect(str(args.work / "h.duckdb"), config={"memory_limit": "1GB"})
 
     def timed(label: str, sql: str) -> None:
@@ -34,15 +29,8 @@ def main() -> None:
 
     try:
         con.execute("set enable_progress_bar = false; set preserve_insertion_order = false")
-        con.execute(f"""create temp table src as select i as version_seq, md5(i::varchar)[1:20] as record_id,
-            'K' || (hash(i) % {subjects})::varchar as subject_key,
-            '某某市市场监督管理局行政处罚决定书' || i::varchar as decision_no,
-            repeat('违法事实描述', 3 + (i % 7)::int) || i::varchar as violation_facts,
-            repeat('处罚内容', 2 + (i % 5)::int) || i::varchar as penalty_content,
-            '《中华人民共和国某某法》第' || (i % 97)::varchar || '条' as legal_basis,
-            '公司名称' || (hash(i) % {subjects})::varchar as subject_name,
-            (i % 100000)::decimal(18, 4) as fine_amount, date '2020-01-01' + (i % 2000)::int as decision_date,
-            null::timestamptz as superseded_at from range({n}) as t(i)""")
+        con.execute(f"create temp table src as select *, null::timestamptz as superseded_at "
+                    f"from ({penalties_sql(args.rows)})")
         timed("native insert (history table)", "create table hist as select * from src")
         timed("export parquet part", f"copy (select * exclude (superseded_at) from hist) to '{part}' "
                                      "(format parquet, compression zstd, compression_level 1, parquet_version v2)")

@@ -12,13 +12,13 @@ from it alone. 2.8M rows are the current penalties of a 10M city, 17M those of a
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import threading
 import time
-from pathlib import Path
 
 import duckdb
+
+from benchmarks.synthetic import penalties_sql, scratch_args
 
 _PUBLIC = ("record_id, subject_name, uscc, id_no_masked, decision_no, violation_facts, legal_basis, penalty_content, "
            "fine_amount, decision_date, disclosure_until, severity")
@@ -56,26 +56,13 @@ def _timed(con: duckdb.DuckDBPyConnection, peak: Peak, label: str, sql: str) -> 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("rows", type=int)
-    ap.add_argument("--work", type=Path, default=Path("/tmp/narrow-marts"))
-    args = ap.parse_args()
-    shutil.rmtree(args.work, ignore_errors=True)
-    args.work.mkdir(parents=True)
-    n, subjects = args.rows, max(1, args.rows // 12)
+    args = scratch_args("narrow-marts")
+    n = args.rows
     peak = Peak()
     con = duckdb.connect(str(args.work / "h.duckdb"), config={"memory_limit": "1GB"})
     try:
         con.execute("set enable_progress_bar = false; set preserve_insertion_order = false")
-        con.execute(f"""create table hist as select i as version_seq, md5(i::varchar)[1:20] as record_id,
-            'K' || (hash(i) % {subjects})::varchar as subject_key,
-            '某某市市场监督管理局行政处罚决定书' || i::varchar as decision_no,
-            repeat('违法事实描述', 3 + (i % 7)::int) || i::varchar as violation_facts,
-            repeat('处罚内容', 2 + (i % 5)::int) || i::varchar as penalty_content,
-            '《中华人民共和国某某法》第' || (i % 97)::varchar || '条' as legal_basis,
-            '公司名称' || (hash(i) % {subjects})::varchar as subject_name,
-            (i % 100000)::decimal(18, 4) as fine_amount, date '2020-01-01' + (i % 2000)::int as decision_date
-            from range({n}) as t(i)""")
+        con.execute(f"create table hist as {penalties_sql(n)}")
         out = args.work
         joined = " ".join(f"{'m' if c in ('record_id', 'uscc', 'id_no_masked', 'disclosure_until', 'severity') else 'h'}.{c},"
                           for c in _PUBLIC.split(", ")).rstrip(",")
