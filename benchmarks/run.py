@@ -547,7 +547,7 @@ def markdown(r: dict) -> str:
                   "warehouse itself; the others on copies of it made before any ran), wall seconds:", ""]
             for it in ok:
                 walls = daily_walls(it)
-                L.append(f"- N = {it['n']:,}: {' / '.join(_f(w) for w in walls)} → median **{_f(_median(walls))}** s"
+                L.append(f"- N = {it['n']:,}: {' / '.join(_f(w) for w in walls)} → median **{_f(statistics.median(walls))}** s"
                          + (f" ({len(it['daily_repeats']) + 1 - len(walls)} did not finish)"
                             if len(walls) < len(it["daily_repeats"]) + 1 else ""))
         side = [f"- N = {it['n']:,}: " + _side_line(it["daily_pass"]["result"]["side_thread"])
@@ -568,7 +568,7 @@ def markdown(r: dict) -> str:
             lo, hi = ok[0], ok[-1]
             grow = hi["daily_pass"]["wall_s"] / lo["daily_pass"]["wall_s"]
             L += ["", f"From N = {lo['n']:,} to {hi['n']:,} (×{hi['n'] / lo['n']:.1f}) the daily pass grew ×{grow:.2f}"
-                  + (f" (the medians: ×{_median(daily_walls(hi)) / _median(daily_walls(lo)):.2f})." if repeated else ".")]
+                  + (f" (the medians: ×{statistics.median(daily_walls(hi)) / statistics.median(daily_walls(lo)):.2f})." if repeated else ".")]
         L.append("")
     return "\n".join(L)
 
@@ -576,10 +576,6 @@ def markdown(r: dict) -> str:
 def daily_walls(item: dict) -> list[float]:
     """Wall seconds of every daily pass at one N that finished: the one of record first, then the repeats."""
     return [d["wall_s"] for d in [item["daily_pass"], *item.get("daily_repeats", [])] if not d.get("failed")]
-
-
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
 
 
 def _alt_section(r: dict, ours: dict, alt: dict, bw: float | None, bp: float | None) -> list[str]:

@@ -6,6 +6,10 @@ import argparse
 import shutil
 from pathlib import Path
 
+import duckdb
+
+from benchmarks import Meter
+
 
 def scratch_args(name: str) -> argparse.Namespace:
     """ROWS and a fresh --work folder (default /tmp/<name>), emptied now."""
@@ -31,3 +35,13 @@ def penalties_sql(rows: int) -> str:
         '公司名称' || (hash(i) % {subjects})::varchar as subject_name,
         (i % 100000)::decimal(18, 4) as fine_amount, date '2020-01-01' + (i % 2000)::int as decision_date
         from range({rows}) as t(i)"""
+
+
+def timed(con: duckdb.DuckDBPyConnection, meter: Meter, label: str, sql: str) -> float:
+    """Run sql as a stage of meter (wall, the process's peak RSS); print and return its wall seconds."""
+    before = meter.stages[label].wall_s if label in meter.stages else 0.0
+    with meter.stage(label):
+        con.execute(sql)
+    s = meter.stages[label]
+    print(f"  {label}: {s.wall_s - before:.2f} s, peak {s.peak_rss_mb:,.0f} MB", flush=True)
+    return s.wall_s - before
