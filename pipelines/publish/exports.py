@@ -110,6 +110,9 @@ def public_row_hashes(pf: PublicFile) -> str:
             f"where {pf.where} and hidden_reason is null")
 
 
+PREVIOUS_PUBLIC_ROWS = "previous_public_rows"
+
+
 def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | None, scoped: Path | None = None) -> str:
     """changes.parquet: add/update/delete per public file from the previous version to this one.
 
@@ -119,6 +122,13 @@ def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | Non
     wide, are not read again)."""
     parts = []
     reasons = " ".join(f"when {lit(k)} then {lit(v)}" for k, v in DELETE_REASONS.items())
+    if scoped:
+        # The previous hashes of the records re-decided, read once for every file: the state is its base less the
+        # keys of its delta plus the delta, and reading it once per file cost 1.6 s of a 10M daily pass with a delta.
+        redecided = " union all ".join(f"select {lit(pf.name)} as file, record_id from {pf.mart}" for pf in PUBLIC_FILES)
+        run(con, f"create or replace temp table {PREVIOUS_PUBLIC_ROWS} as "
+                 f"select p.file, p.record_id, p.h from ({state_relation(scoped, PUBLIC_ROWS)}) as p "
+                 f"semi join ({redecided}) as m using (file, record_id)")
     for pf in PUBLIC_FILES:
         if not (prev_dir and (prev_dir / pf.name).exists()):   # the first version: every row is an add
             new = f"read_parquet({lit(str(new_dir / pf.name))})"
@@ -126,8 +136,7 @@ def _changes(con: duckdb.DuckDBPyConnection, new_dir: Path, prev_dir: Path | Non
             continue
         if scoped:
             n = f"select record_id, h from ({public_row_hashes(pf)})"
-            o = (f"select record_id, h from ({state_relation(scoped, PUBLIC_ROWS)}) where file = {lit(pf.name)} "
-                 f"and record_id in (select record_id from {pf.mart})")
+            o = f"select record_id, h from {PREVIOUS_PUBLIC_ROWS} where file = {lit(pf.name)}"
         else:
             n = f"select record_id, hash(t) as h from read_parquet({lit(str(new_dir / pf.name))}) as t"
             o = f"select record_id, hash(t) as h from read_parquet({lit(str(prev_dir / pf.name))}) as t"
