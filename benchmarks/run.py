@@ -283,7 +283,15 @@ def _w_baseline(spec: dict, meter: Meter) -> dict:
         shutil.rmtree(out, ignore_errors=True)
 
 
-WORKERS = {"generate": _w_generate, "anchor": _w_anchor, "ours": _w_ours, "baseline": _w_baseline}
+def _w_same_exports(spec: dict, meter: Meter) -> dict:
+    from benchmarks.same_exports import compare
+
+    with meter.stage("compare"):
+        return {"tables": compare(Path(spec["a"]), Path(spec["b"]))}
+
+
+WORKERS = {"generate": _w_generate, "anchor": _w_anchor, "ours": _w_ours, "baseline": _w_baseline,
+           "same_exports": _w_same_exports}
 
 
 def _worker(task: str, spec_path: Path) -> int:
@@ -564,6 +572,13 @@ def markdown(r: dict) -> str:
                       f"CREDIT_RULES_FULL=1: **{_f(f['wall_s'])} s** (rules {cells[0]}, publish {cells[1]}) vs scoped "
                       f"**{_f(d['wall_s'])} s** (rules {cells[2]}, publish {cells[3]}): "
                       f"{_ratio(f['wall_s'], d['wall_s'])} faster."]
+                same = it.get("same_exports")
+                if same:
+                    from benchmarks.same_exports import summary
+
+                    L += ["", "The two published the same (`benchmarks/same_exports.py`): "
+                          + (f"the check failed ({same['failed']})." if same.get("failed")
+                             else summary(same["result"]["tables"]))]
         for it in ok:
             if later := it.get("later_days"):
                 walls = [it["daily_pass"], *later]
@@ -767,6 +782,10 @@ def _incremental(run: Runner, args, work: Path, main_home: Path) -> list[dict]:
         if twin:
             item["daily_pass_full_rules"] = daily(twin, n, {"CREDIT_RULES_FULL": "1"},
                                                   ", rules evaluated in full (CREDIT_RULES_FULL=1)")
+            if not (item["daily_pass"].get("failed") or item["daily_pass_full_rules"].get("failed")):
+                # (not timed) the scoped pass must publish what the full evaluation publishes, at this size too
+                item["same_exports"] = run("same_exports", {"a": str(home), "b": str(twin)},
+                                           "check: the scoped daily pass's exports against the full evaluation's")
         for copy in ([twin] if twin else []) + repeats:   # deleted after every timed pass at this N
             shutil.rmtree(copy, ignore_errors=True)
         if n == max(sizes) and args.daily_days > 1:
