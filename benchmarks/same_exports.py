@@ -47,7 +47,8 @@ def _relations(version_dir: Path, audience: str) -> dict[str, str]:
 def compare(a: Path, b: Path, memory_limit: str = "2GB") -> list[dict]:
     """One entry per compared table: its rows in a and b, and the rows of each not in the other (multisets,
     timestamptz columns left out); a table only one side has counts all its rows as differing."""
-    con = duckdb.connect(config={"memory_limit": memory_limit, "enable_progress_bar": False})
+    con = duckdb.connect(config={"memory_limit": memory_limit})
+    con.execute("set enable_progress_bar = false")
     out = []
     try:
         for audience in ("public", "internal"):
