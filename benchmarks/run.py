@@ -730,9 +730,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _next_day(as_of: str) -> str:
-    """The daily pass runs the next day: its rules see as_of move (windows and overdue days with it)."""
-    return (dt.date.fromisoformat(as_of) + dt.timedelta(days=1)).isoformat()
+def _next_day(as_of: str, days: int = 1) -> str:
+    """The daily pass runs the next day (the k-th daily, k days later): its rules see as_of move (windows and overdue
+    days with it)."""
+    return (dt.date.fromisoformat(as_of) + dt.timedelta(days=days)).isoformat()
 
 
 def _incremental(run: Runner, args, work: Path, main_home: Path) -> list[dict]:
@@ -807,8 +808,8 @@ def _later_days(run: Runner, args, work: Path, home: Path, n: int) -> list[dict]
             f"generate day {k}'s batch ({args.daily:,} rows)")
         add_daily(batch, home, f"day{k}")
         shutil.rmtree(batch, ignore_errors=True)
-        as_of = (dt.date.fromisoformat(args.as_of) + dt.timedelta(days=k)).isoformat()
-        days.append(run("ours", {"home": str(home), "as_of": as_of, "duckdb_memory_limit": args.duckdb_memory_limit},
+        days.append(run("ours", {"home": str(home), "as_of": _next_day(args.as_of, k),
+                                 "duckdb_memory_limit": args.duckdb_memory_limit},
                         f"incremental: day {k} of {args.daily_days}, daily {args.daily:,} into {n:,}"))
     return days
 

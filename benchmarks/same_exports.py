@@ -14,7 +14,6 @@ differ by design and are left out; every other column of every row must match, a
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import duckdb
@@ -22,9 +21,16 @@ import duckdb
 SKIPPED_DIRS = ("history", "public_segments", "state")
 
 
-def _latest(home: Path, audience: str) -> Path:
-    exports = home / "exports" / audience
-    return exports / json.loads((exports / "latest.json").read_text(encoding="utf-8"))["path"]
+def latest_version(root: Path, audience: str) -> Path:
+    """The folder of the latest published version of a home (its root) for audience."""
+    from pipelines.home import Home
+    from pipelines.publish.exports import read_latest
+
+    home = Home(root)
+    latest = read_latest(home, audience)
+    if latest is None:
+        raise FileNotFoundError(f"{root} has published no {audience} version")
+    return home.exports / audience / latest["path"]
 
 
 def _relations(version_dir: Path, audience: str) -> dict[str, str]:
@@ -52,7 +58,7 @@ def compare(a: Path, b: Path, memory_limit: str = "2GB") -> list[dict]:
     out = []
     try:
         for audience in ("public", "internal"):
-            ra, rb = _relations(_latest(a, audience), audience), _relations(_latest(b, audience), audience)
+            ra, rb = (_relations(latest_version(x, audience), audience) for x in (a, b))
             for name in sorted(ra.keys() | rb.keys()):
                 entry: dict = {"audience": audience, "name": name}
                 rows = {side: con.sql(f"select count(*) from ({rel[name]})").fetchall()[0][0] if name in rel else None

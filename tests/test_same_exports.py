@@ -3,21 +3,15 @@ it must find a changed row, and only a changed row."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import UTC, datetime
 
 import duckdb
 
-from benchmarks.same_exports import compare, summary
+from benchmarks.same_exports import compare, latest_version, summary
 from pipelines.home import Home
 from pipelines.run import run_pass
 from tests.conftest import AS_OF, fill_inbox
-
-
-def _latest(root, audience):
-    exports = root / "exports" / audience
-    return exports / json.loads((exports / "latest.json").read_text())["path"]
 
 
 def _rewrite(path, sql):
@@ -42,17 +36,17 @@ def test_the_check_finds_a_changed_row_and_ignores_the_passes_own_timestamps(tmp
     assert sum(e["rows_a"] for e in same) > 0 and "identical" in summary(same)
 
     # Another pass's times on what it merged are not a difference ...
-    batches = _latest(b, "internal") / "batches.parquet"
+    batches = latest_version(b, "internal") / "batches.parquet"
     _rewrite(batches, "select * replace (landed_at + interval 1 hour as landed_at) from t")
     entry = next(e for e in compare(a.root, b) if e["name"] == "batches.parquet")
     assert entry["only_a"] == entry["only_b"] == 0 and "landed_at" in entry["left_out"]
 
     # ... a row published differently is, and a public file one side lacks.
-    penalties = _latest(b, "public") / "penalties.parquet"
+    penalties = latest_version(b, "public") / "penalties.parquet"
     _rewrite(penalties, "select * replace (case when row_number() over () = 1 then decision_no || '改' "
                         "else decision_no end as decision_no) from t")
-    (_latest(b, "public") / "redlist.parquet").unlink()
+    (latest_version(b, "public") / "redlist.parquet").unlink()
     differ = {e["name"]: (e["only_a"], e["only_b"]) for e in compare(a.root, b) if e["only_a"] or e["only_b"]}
-    redlist_rows = duckdb.sql(f"select count(*) from '{_latest(a.root, 'public') / 'redlist.parquet'}'").fetchall()[0][0]
+    redlist_rows = duckdb.sql(f"select count(*) from '{latest_version(a.root, 'public') / 'redlist.parquet'}'").fetchall()[0][0]
     assert differ == {"penalties.parquet": (1, 1), "redlist.parquet": (redlist_rows, 0)}
     assert "differ" in summary(compare(a.root, b))
