@@ -38,6 +38,10 @@ class PublicFile:
     mart: str
     where: str
     columns: tuple[str, ...]
+    # The date a row leaves the file on by the rules, if it has one (a window's or a term's end): its segments are
+    # written in this order, so that a day's expiries fall in the one or two segments that hold that date
+    # (pipelines/publish/segments.py).
+    leaves: str | None = None
 
     @property
     def all_columns(self) -> tuple[str, ...]:
@@ -47,18 +51,22 @@ class PublicFile:
 PUBLIC_FILES = (
     PublicFile("penalties.parquet", "mart_penalties", "true", (
         "decision_no", "violation_type", "violation_facts", "legal_basis", "penalty_types", "penalty_content",
-        "fine_amount", "confiscated_amount", "decision_date", "disclosure_until", "authority", "severity")),
+        "fine_amount", "confiscated_amount", "decision_date", "disclosure_until", "authority", "severity"),
+        "disclosure_until"),
     PublicFile("licenses.parquet", "mart_licenses", "true", (
         "decision_no", "license_category", "certificate_name", "license_no", "license_content", "decision_date",
-        "valid_from", "valid_to", "authority", "status")),
+        "valid_from", "valid_to", "authority", "status"), "valid_to"),
     PublicFile("blacklist.parquet", "mart_lists", "colour = 'black'", (
-        "list_type", "list_name", "decision_no", "reason", "decision_date", "valid_from", "valid_to", "authority")),
+        "list_type", "list_name", "decision_no", "reason", "decision_date", "valid_from", "valid_to", "authority"),
+        "valid_to"),
     PublicFile("redlist.parquet", "mart_lists", "colour = 'red'", (
-        "list_type", "list_name", "decision_no", "reason", "decision_date", "valid_from", "valid_to", "authority")),
+        "list_type", "list_name", "decision_no", "reason", "decision_date", "valid_from", "valid_to", "authority"),
+        "valid_to"),
     PublicFile("commitments.parquet", "mart_commitments", "true", (
         "commitment_no", "commitment_type", "matter", "content", "commit_date", "fulfilment")),
     PublicFile("other_dishonesty.parquet", "mart_other_dishonesty", "true", (
-        "event_no", "category", "description", "amount", "event_date", "severity", "disclosure_until")),
+        "event_no", "category", "description", "amount", "event_date", "severity", "disclosure_until"),
+        "disclosure_until"),
 )
 
 @dataclass(frozen=True)

@@ -138,3 +138,48 @@ def test_a_scoped_version_without_segments_to_build_on_keeps_the_previous_rows(t
                            entry, Previous(tmp_path / "pub1", tmp_path / "int1", AS_OF, e1), "changes")
     assert not {e["name"] for e in e2} & {e["name"] for e in e1}
     assert _read(con, tmp_path / "pub2" / PF.name) == sorted(con.sql(_rows_sql("v1b")).fetchall())
+
+
+def _expire(con, tmp_path, pf: PublicFile, leave_day: int) -> tuple[list[dict], list[dict], set[str], Path]:
+    """Version 1 of pf, then version 2 in which every row leaving on day leave_day (2025-01-01 + leave_day) expired
+    and 100 rows were added: (v1's segments, v2's segments, the v1 segments that held an expired row, v2's dir)."""
+    entry = lambda p, n: _file_entry(con, p, n)  # noqa: E731
+    _mart(con, "v1", f"i < {ROWS}")
+    v1_pub, v1_int = tmp_path / f"{pf.leaves}1", tmp_path / f"{pf.leaves}i1"
+    v1_pub.mkdir()
+    e1 = write_public_file(con, pf, _rows_sql("v1"), v1_pub / PF.name, v1_int, "v1", entry)
+    day = f"date '2025-01-01' + {leave_day}"
+    _mart(con, "truth", f"i < {ROWS + 100} and date '2025-01-01' + (i % 300)::int <> {day}")
+    con.execute(f"""create or replace table changes as
+        select 'delete' as op, 'penalties.parquet' as file, record_id from v1 where decision_date = {day}
+        union all select 'add', 'penalties.parquet', 'R' || lpad(i::varchar, 6, '0') from range({ROWS}, {ROWS + 100}) t(i)""")
+    con.execute(f"create or replace table redecided as select * from truth where record_id >= 'R{ROWS:06d}'")
+    v2_pub, v2_int = tmp_path / f"{pf.leaves}2", tmp_path / f"{pf.leaves}i2"
+    v2_pub.mkdir()
+    e2 = write_public_file(con, pf, _rows_sql("redecided"), v2_pub / PF.name, v2_int, "v2", entry,
+                           Previous(v1_pub, v1_int, AS_OF, e1), "changes")
+    assert _read(con, v2_pub / PF.name) == sorted(con.sql(_rows_sql("truth")).fetchall())
+    holders = {r[0] for r in con.sql(
+        f"select distinct filename from read_parquet('{segment_dir(v1_int, pf)}/*.parquet', filename = true) "
+        f"where record_id in (select record_id from changes where op = 'delete')").fetchall()}
+    return e1, e2, holders, v1_int
+
+
+def test_a_file_with_a_leave_date_keeps_a_days_expiries_in_few_segments(tmp_path, con):
+    """Segments written in the order of the date a row leaves the file: the rows leaving on one day are in one or two
+    segments, and a day whose changes are expiries and additions rewrites those (and the small ones) only. Written
+    in no order, the same day's expiries fall in every segment."""
+    by_leave = PublicFile(PF.name, PF.mart, PF.where, PF.columns, leaves="decision_date")
+    e1, e2, holders, v1_int = _expire(con, tmp_path, by_leave, 150)
+    assert len(e1) >= 9
+    ranges = sorted(con.sql(
+        f"select min(decision_date), max(decision_date) from read_parquet('{segment_dir(v1_int, by_leave)}/*.parquet',"
+        f" filename = true) group by filename").fetchall())
+    assert all(a[1] <= b[0] for a, b in zip(ranges, ranges[1:], strict=False))   # each segment a range of its own
+    assert 1 <= len(holders) <= 2
+    linked = {e["name"] for e in e2} & {e["name"] for e in e1}
+    assert len(linked) >= len(e1) - 2 - sum(e["rows"] < 1024 for e in e1)
+
+    unordered = PublicFile(PF.name, PF.mart, PF.where, PF.columns)
+    e1, _, holders, _ = _expire(con, tmp_path, unordered, 150)
+    assert len(holders) >= len(e1) - 1
