@@ -14,12 +14,13 @@ scoped pass re-decides those marts' records and the windows of the records merge
 subjects in scope; pipelines/rules/scope.py), and debt_payments by ledger item: a table's key is the column of its
 scope file. Rows without a subject (for debt_payments, without a ledger item: NULL_KEYS) are re-decided by every
 pass, so only the newest delta (or base) holds them. A pass after a full evaluation, or
-one whose delta would hold more than COMPACT_SHARE of the base's rows, writes a new base instead. Every version is
+one whose delta has grown past what carrying it is worth (compacts()), writes a new base instead. Every version is
 complete and immutable, like the history parts: a reader needs nothing but the version's own directory.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from collections.abc import Callable
@@ -47,6 +48,23 @@ NULL_KEYS = {DEBT_PAYMENTS: "ledger_no"}
 def null_key(table: str) -> str:
     return NULL_KEYS.get(table, "subject_key")
 COMPACT_SHARE = 0.5
+
+
+def compacts(delta_rows: int, base_rows: int, fresh_rows: int) -> bool:
+    """Whether a pass writes a new base instead of carrying its delta: delta_rows, the cumulative delta it would
+    write; base_rows, the base's; fresh_rows, the rows it re-decided itself.
+
+    Carrying the delta costs its rows every day, and it grows by about the rows a day re-decides (d); a new base
+    costs the base's rows (B) once. Over k days between bases that is about d·k²/2 + B rows written, least per day at
+    k = √(2B/d), when the delta holds √(2·B·d) rows: past that, a new base. It is never carried past COMPACT_SHARE of
+    the base. A fixed share of the base suits one city size only: at 10M records a daily batch of 100k re-decides
+    ~3% of the penalties' status rows, so the best share is ~24% (at 2.5M ~46%, at 60M ~10%). At the fixed 50% the
+    10M warehouse's deltas would grow for ~17 days (~34 for the public rows' hashes), each day's pass writing more
+    than the last (BENCHMARKS.md, thirteenth session). A pass that re-decided nothing keeps carrying its delta."""
+    limit = COMPACT_SHARE * base_rows
+    if fresh_rows > 0:
+        limit = min(limit, math.sqrt(2 * base_rows * fresh_rows))
+    return delta_rows > limit
 
 
 def state_tables() -> tuple[str, ...]:
@@ -157,7 +175,8 @@ def write_state(con: duckdb.DuckDBPyConnection, staging: Path, version: str, tab
         all_scope += f" union select {key} from read_parquet({lit(str(prev.scope))})"
     delta, scope = out / f"delta-{version}.parquet", out / f"scope-{version}.parquet"
     copy(delta_sql, delta)
-    if _rows(con, delta) > COMPACT_SHARE * _rows(con, prev.base):   # cheaper to start a new base than to carry it
+    fresh = con.sql(f"select count(*) from ({rows_sql})").fetchall()[0][0]
+    if compacts(_rows(con, delta), _rows(con, prev.base), fresh):   # cheaper to start a new base than to carry it
         copy(f"select * from read_parquet({lit(str(delta))}) union all {_outside(prev.base, all_scope, key, nullable)}",
              base)
         delta.unlink()

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from pipelines.publish import state
-from pipelines.publish.state import state_parts, state_relation, write_state
+from pipelines.publish.state import compacts, state_parts, state_relation, write_state
 from pipelines.validate.sql import lit
 
 
@@ -35,7 +35,7 @@ def _read(con, version_dir: Path) -> list[tuple]:
 
 
 def test_a_delta_on_a_base_reads_as_the_whole_table(tmp_path, monkeypatch):
-    monkeypatch.setattr(state, "COMPACT_SHARE", float("inf"))
+    monkeypatch.setattr(state, "compacts", lambda *_: False)
     con = duckdb.connect()
     v1 = _write(con, tmp_path, "v1", [("A", 1), ("A", 2), ("B", 3), ("C", 4), (None, 5)], None, None)
     assert _read(con, v1) == [("A", 1), ("A", 2), ("B", 3), ("C", 4), (None, 5)]
@@ -78,3 +78,31 @@ def test_a_version_without_the_state_it_builds_on_is_an_error(tmp_path):
     (tmp_path / "v1").mkdir()
     with pytest.raises(FileNotFoundError, match="no state of t"):
         _write(con, tmp_path, "v2", [("A", 1)], ["A"], "v1")
+
+
+def test_a_new_base_once_the_delta_outgrows_the_square_root_rule():
+    """A delta is carried while it holds at most √(2·base·fresh) rows (the fewest rows written per day when a day
+    re-decides `fresh` rows), and never past COMPACT_SHARE of the base."""
+    # a 10M city's penalties status: 2.8M rows, ~80k re-decided a day: a new base past ~669k rows (~24%), not 1.4M
+    assert not compacts(660_000, 2_800_000, 80_000)
+    assert compacts(680_000, 2_800_000, 80_000)
+    # a day re-deciding a large share of the base: the cap
+    assert not compacts(50, 100, 1_000) and compacts(51, 100, 1_000)
+    # a day that re-decided nothing keeps carrying its delta, up to the cap
+    assert not compacts(50, 100, 0) and compacts(51, 100, 0)
+
+
+def test_days_of_re_decisions_compact_when_the_rule_says(tmp_path):
+    """Each day re-decides 10 new subjects of a 1,000-row base: the delta grows by 10 a day and a new base comes on
+    the first day it holds more than √(2·1000·10) ≈ 141 rows, with every row still as decided last."""
+    con = duckdb.connect()
+    _write(con, tmp_path, "v00", [(f"S{i:04d}", 0) for i in range(1000)], None, None)
+    compacted = []
+    for day in range(1, 21):
+        subjects = [f"S{i:04d}" for i in range(10 * (day - 1), 10 * day)]
+        v = _write(con, tmp_path, f"v{day:02d}", [(s, day) for s in subjects], subjects, f"v{day - 1:02d}")
+        if state_parts(v, "t").delta is None:
+            compacted.append(day)
+    assert compacted[0] == 15   # 150 rows > 141 on day 15; 140 carried on day 14
+    assert _read(con, tmp_path / "v20") == sorted(
+        [(f"S{i:04d}", i // 10 + 1) for i in range(200)] + [(f"S{i:04d}", 0) for i in range(200, 1000)], key=repr)

@@ -99,7 +99,10 @@ def always_scoped(request, monkeypatch):
     # the full evaluation. These tests are about the scoped answer being right, not about when it pays.
     monkeypatch.setattr(scope, "MAX_SCOPE_SHARE", 1.0)
     # Rule state: every scoped pass adds to the delta on the first base ("delta"), or writes a new base ("compact").
-    monkeypatch.setattr(state, "COMPACT_SHARE", float("inf") if request.param == "delta" else 0.0)
+    if request.param == "delta":
+        monkeypatch.setattr(state, "compacts", lambda *_: False)
+    else:
+        monkeypatch.setattr(state, "COMPACT_SHARE", 0.0)
     return request.param
 
 
