@@ -25,8 +25,10 @@ order, the fourth daily version of a 10M city rewrote 7 of 16 penalty segments a
 and 0.70 s of SQL on a slow hour); in leave-date order 2 and 2 (0.73 s and 0.34 s). The rows a version rewrites (the kept rows of the segments it drops, the added
 and updated rows) are sorted again, so additions, corrections and repairs, which fall anywhere, do not undo the
 order. The sort is paid where every row is written (a full evaluation): measured on this VM, penalties of a 10M city
-(1.8M rows) 2.8 s unsorted against 5.3 s sorted; 14M licence rows under the 1GB limit 11.5 s against 45 s, peak RSS
-1.13 GB (BENCHMARKS.md, thirteenth session).
+(1.8M rows) 2.8 s unsorted against 5.3 s sorted (BENCHMARKS.md, thirteenth session). It holds every row it sorts,
+so more rows than SORT_ROWS_PER_GIB per GiB of the memory limit are written in no order, as before: a 60M city's
+13.5M licences ran DuckDB out of its 1GB limit sorted inside the pass. Such a file keeps its segments in no order,
+and its daily versions rewrite most of them, as before.
 
 Memory: pq_glue 0.3.0 builds the glued file in memory before writing it (measured: 270 MB of anonymous memory to
 glue a 270 MB file), so while a file is glued the process holds its size on top of DuckDB's buffers. The files are
@@ -48,6 +50,7 @@ import pyarrow.parquet as pq
 
 from pipelines.publish.contract import PublicFile
 from pipelines.publish.state import link
+from pipelines.rules.evaluate import memory_limit_gib
 from pipelines.rules.scope import Previous
 from pipelines.validate.sql import PUBLIC_PARQUET, lit, q, run
 
@@ -56,6 +59,10 @@ SEGMENTS_DIR = "public_segments"
 # are rewritten with the next version's new rows.
 SEGMENT_ROWS = 122_880
 SMALL_SEGMENT_ROWS = SEGMENT_ROWS // 2
+# The most rows written in leave-date order per GiB of the memory limit; more are written in no order. The sort
+# holds every row, wide text and all, beside the rule tables: 2.3M licence rows (a 10M city) sorted within the 1GB
+# default, 13.5M (a 60M city) ran DuckDB out of it (benchmarks/results/20261203T220417).
+SORT_ROWS_PER_GIB = 3_000_000
 
 
 def segment_dir(version_dir: Path, pf: PublicFile) -> Path:
@@ -88,7 +95,7 @@ def _reusable(con: duckdb.DuckDBPyConnection, rows_sql: str, prev_dir: Path, ent
 def _write_segments(con: duckdb.DuckDBPyConnection, sql: str, dest: Path, version: str,
                     order: str | None = None) -> list[Path]:
     """sql's rows as segments of at most SEGMENT_ROWS rows in dest (none when it has no rows), in the order of the
-    column order if given."""
+    column order if given and the rows are few enough to sort (SORT_ROWS_PER_GIB)."""
     scratch = dest / f".new-{version}"
     shutil.rmtree(scratch, ignore_errors=True)
     # Every column OPTIONAL, so that every segment has one Parquet schema (pq_glue glues only such files): DuckDB
@@ -97,7 +104,7 @@ def _write_segments(con: duckdb.DuckDBPyConnection, sql: str, dest: Path, versio
     # (and that never comes: random() is never below 0) makes every column one that can be null.
     nulls = ", ".join("null" for _ in _columns(con, f"({sql})"))
     sql = f"select * from ({sql}) union all select {nulls} where random() < 0"
-    if order:
+    if order and con.sql(f"select count(*) from ({sql})").fetchall()[0][0] <= SORT_ROWS_PER_GIB * memory_limit_gib(con):
         sql = f"select * from ({sql}) order by {q(order)} nulls last"
     run(con, f"copy ({sql}) to {lit(str(scratch))} ({PUBLIC_PARQUET}, row_group_size {SEGMENT_ROWS}, "
              f"row_groups_per_file 1, filename_pattern 'seg_{{i}}')")

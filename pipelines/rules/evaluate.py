@@ -136,10 +136,15 @@ PART_ROWS_PER_GIB = 4_000_000   # rows per part per GiB of the connection's memo
 _UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 
 
+def memory_limit_gib(con: duckdb.DuckDBPyConnection) -> float:
+    """The connection's memory limit in GiB."""
+    number, unit = con.sql("select current_setting('memory_limit')").fetchall()[0][0].split()
+    return float(number) * _UNITS[unit] / _UNITS["GiB"]
+
+
 def part_rows(con: duckdb.DuckDBPyConnection) -> int:
     """The rows of a partitioned statement's input per part, in proportion to the memory limit."""
-    number, unit = con.sql("select current_setting('memory_limit')").fetchall()[0][0].split()
-    return max(10_000, int(PART_ROWS_PER_GIB * float(number) * _UNITS[unit] / _UNITS["GiB"]))
+    return max(10_000, int(PART_ROWS_PER_GIB * memory_limit_gib(con)))
 
 
 def _parts(con: duckdb.DuckDBPyConnection, statement: str) -> int | None:

@@ -183,3 +183,13 @@ def test_a_file_with_a_leave_date_keeps_a_days_expiries_in_few_segments(tmp_path
     unordered = PublicFile(PF.name, PF.mart, PF.where, PF.columns)
     e1, _, holders, _ = _expire(con, tmp_path, unordered, 150)
     assert len(holders) >= len(e1) - 1
+
+
+def test_more_rows_than_the_memory_limit_sorts_are_written_in_no_order(tmp_path, con, monkeypatch):
+    """Above SORT_ROWS_PER_GIB per GiB of the limit a file's segments are written unsorted (a sort of a 60M city's
+    licences ran out of the 1GB limit): the day's expiries then fall in nearly every segment, as without an order."""
+    monkeypatch.setattr(segments, "SORT_ROWS_PER_GIB", 1_000)
+    con.execute("set memory_limit = '1GB'")   # 953.6 MiB: 931 rows sorted at most, and the file has 20,000
+    by_leave = PublicFile(PF.name, PF.mart, PF.where, PF.columns, leaves="decision_date")
+    e1, _, holders, _ = _expire(con, tmp_path, by_leave, 150)
+    assert len(holders) >= len(e1) - 1
