@@ -50,21 +50,23 @@ def null_key(table: str) -> str:
 COMPACT_SHARE = 0.5
 
 
-def compacts(delta_rows: int, base_rows: int, fresh_rows: int) -> bool:
+def compacts(delta_rows: int, base_rows: int, fresh_rows: int, previous_delta_rows: int) -> bool:
     """Whether a pass writes a new base instead of carrying its delta: delta_rows, the cumulative delta it would
-    write; base_rows, the base's; fresh_rows, the rows it re-decided itself.
+    write; base_rows, the base's; fresh_rows, the rows it re-decided itself; previous_delta_rows, the delta it
+    builds on (0 when it builds on a base alone).
 
-    Carrying the delta costs its rows every day, and it grows by about the rows a day re-decides (d); a new base
-    costs the base's rows (B) once. Over k days between bases that is about d·k²/2 + B rows written, least per day at
-    k = √(2B/d), when the delta holds √(2·B·d) rows: past that, a new base. It is never carried past COMPACT_SHARE of
-    the base. A fixed share of the base suits one city size only: at 10M records a daily batch of 100k re-decides
-    ~3% of the penalties' status rows, so the best share is ~24% (at 2.5M ~46%, at 60M ~10%). At the fixed 50% the
-    10M warehouse's deltas would grow for ~17 days (~34 for the public rows' hashes), each day's pass writing more
-    than the last (BENCHMARKS.md, thirteenth session). A pass that re-decided nothing keeps carrying its delta."""
-    limit = COMPACT_SHARE * base_rows
-    if fresh_rows > 0:
-        limit = min(limit, math.sqrt(2 * base_rows * fresh_rows))
-    return delta_rows > limit
+    The delta holds the day's re-decided rows (F, written whatever the policy) and the rows carried from earlier
+    days (C = delta - F), which grow by about g = delta - previous delta a day. A new base costs the base's rows (B)
+    once and drops C to nothing. Over k days between bases the carried rows written add up to about g·k²/2, plus B:
+    least per day at k = √(2B/g), when C reaches √(2·B·g). So a new base once C exceeds √(2·B·g), and never a
+    delta past COMPACT_SHARE of the base. A fixed share suits one city size only: six daily passes at 10M carried
+    the list memberships' delta to 42% of its base, growing by ~3% of it a day, and the penalties' status delta
+    grew ~1% a day for weeks to come (BENCHMARKS.md, thirteenth session). A delta that does not grow is carried
+    (up to the share)."""
+    if delta_rows > COMPACT_SHARE * base_rows:
+        return True
+    carried, growth = delta_rows - fresh_rows, delta_rows - previous_delta_rows
+    return growth > 0 and carried > math.sqrt(2 * base_rows * growth)
 
 
 def state_tables() -> tuple[str, ...]:
@@ -176,7 +178,8 @@ def write_state(con: duckdb.DuckDBPyConnection, staging: Path, version: str, tab
     delta, scope = out / f"delta-{version}.parquet", out / f"scope-{version}.parquet"
     copy(delta_sql, delta)
     fresh = con.sql(f"select count(*) from ({rows_sql})").fetchall()[0][0]
-    if compacts(_rows(con, delta), _rows(con, prev.base), fresh):   # cheaper to start a new base than to carry it
+    before = _rows(con, prev.delta) if prev.delta is not None else 0
+    if compacts(_rows(con, delta), _rows(con, prev.base), fresh, before):   # cheaper to start a new base
         copy(f"select * from read_parquet({lit(str(delta))}) union all {_outside(prev.base, all_scope, key, nullable)}",
              base)
         delta.unlink()

@@ -80,21 +80,23 @@ def test_a_version_without_the_state_it_builds_on_is_an_error(tmp_path):
         _write(con, tmp_path, "v2", [("A", 1)], ["A"], "v1")
 
 
-def test_a_new_base_once_the_delta_outgrows_the_square_root_rule():
-    """A delta is carried while it holds at most √(2·base·fresh) rows (the fewest rows written per day when a day
-    re-decides `fresh` rows), and never past COMPACT_SHARE of the base."""
-    # a 10M city's penalties status: 2.8M rows, ~80k re-decided a day: a new base past ~669k rows (~24%), not 1.4M
-    assert not compacts(660_000, 2_800_000, 80_000)
-    assert compacts(680_000, 2_800_000, 80_000)
-    # a day re-deciding a large share of the base: the cap
-    assert not compacts(50, 100, 1_000) and compacts(51, 100, 1_000)
-    # a day that re-decided nothing keeps carrying its delta, up to the cap
-    assert not compacts(50, 100, 0) and compacts(51, 100, 0)
+def test_a_new_base_once_the_carried_rows_outgrow_the_square_root_rule():
+    """A delta is carried while the rows it carries from earlier days (delta - the day's own) are at most
+    √(2·base·growth), growth being what the delta gained since the previous pass (the fewest rows written per day),
+    and never past COMPACT_SHARE of the base."""
+    # base 2.8M, a day re-decides 30k rows and the delta grows 30k a day: a new base once it carries ~410k rows
+    assert not compacts(30_000 + 400_000, 2_800_000, 30_000, 400_000)
+    assert compacts(30_000 + 420_000, 2_800_000, 30_000, 420_000)
+    # a delta that does not grow (the same subjects re-decided day after day) is carried, up to the cap
+    assert not compacts(40, 100, 10, 40) and not compacts(40, 100, 10, 45)
+    assert compacts(51, 100, 10, 51)
+    # the first delta on a base carries nothing
+    assert not compacts(50, 100, 50, 0)
 
 
 def test_days_of_re_decisions_compact_when_the_rule_says(tmp_path):
-    """Each day re-decides 10 new subjects of a 1,000-row base: the delta grows by 10 a day and a new base comes on
-    the first day it holds more than √(2·1000·10) ≈ 141 rows, with every row still as decided last."""
+    """Each day re-decides 10 new subjects of a 1,000-row base: the delta carries 10 more rows a day and a new base
+    comes on the first day it carries more than √(2·1000·10) ≈ 141, with every row still as decided last."""
     con = duckdb.connect()
     _write(con, tmp_path, "v00", [(f"S{i:04d}", 0) for i in range(1000)], None, None)
     compacted = []
@@ -103,6 +105,6 @@ def test_days_of_re_decisions_compact_when_the_rule_says(tmp_path):
         v = _write(con, tmp_path, f"v{day:02d}", [(s, day) for s in subjects], subjects, f"v{day - 1:02d}")
         if state_parts(v, "t").delta is None:
             compacted.append(day)
-    assert compacted[0] == 15   # 150 rows > 141 on day 15; 140 carried on day 14
+    assert compacted == [16]   # day 16 carries 150 rows > 141; day 15 carried 140
     assert _read(con, tmp_path / "v20") == sorted(
         [(f"S{i:04d}", i // 10 + 1) for i in range(200)] + [(f"S{i:04d}", 0) for i in range(200, 1000)], key=repr)
