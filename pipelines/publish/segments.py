@@ -18,7 +18,8 @@ version (the first, or one whose rules ran in full) writes every row as new segm
 
 The segments carry the public file's rows and columns (masked, like the file); they are not published.
 
-Order: a file whose rows leave it on a date the rules compute (PublicFile.leaves: a penalty's disclosure_until, a
+Order (off by default since 2026-12-03: SORT_ROWS_PER_GIB = 0, the 60M pass ran out of memory sorting): a file
+whose rows leave it on a date the rules compute (PublicFile.leaves: a penalty's disclosure_until, a
 licence's or list entry's valid_to) is written to its segments in that date's order, so each segment holds a range
 of leave dates and a day's expiries fall in the one or two segments that hold that date. Written in the marts'
 order, the fourth daily version of a 10M city rewrote 7 of 16 penalty segments and 5 of 20 licence segments (2.15 s
@@ -61,8 +62,10 @@ SEGMENT_ROWS = 122_880
 SMALL_SEGMENT_ROWS = SEGMENT_ROWS // 2
 # The most rows written in leave-date order per GiB of the memory limit; more are written in no order. The sort
 # holds every row, wide text and all, beside the rule tables: 2.3M licence rows (a 10M city) sorted within the 1GB
-# default, 13.5M (a 60M city) ran DuckDB out of it (benchmarks/results/20261203T220417).
-SORT_ROWS_PER_GIB = 3_000_000
+# default, 13.5M (a 60M city) ran DuckDB out of it (benchmarks/results/20261203T220417), and at 3M per GiB a 60M
+# city's pass still ran out sorting a smaller file beside its rule tables (20261203T223246). Off (0) until a sort in
+# bounded pieces is measured at 60M: every file is written in no order, as before the order was added.
+SORT_ROWS_PER_GIB = 0
 
 
 def segment_dir(version_dir: Path, pf: PublicFile) -> Path:

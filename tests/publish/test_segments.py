@@ -165,10 +165,11 @@ def _expire(con, tmp_path, pf: PublicFile, leave_day: int) -> tuple[list[dict], 
     return e1, e2, holders, v1_int
 
 
-def test_a_file_with_a_leave_date_keeps_a_days_expiries_in_few_segments(tmp_path, con):
+def test_a_file_with_a_leave_date_keeps_a_days_expiries_in_few_segments(tmp_path, con, monkeypatch):
     """Segments written in the order of the date a row leaves the file: the rows leaving on one day are in one or two
     segments, and a day whose changes are expiries and additions rewrites those (and the small ones) only. Written
     in no order, the same day's expiries fall in every segment."""
+    monkeypatch.setattr(segments, "SORT_ROWS_PER_GIB", 10**9)   # off by default (segments.py): on here
     by_leave = PublicFile(PF.name, PF.mart, PF.where, PF.columns, leaves="decision_date")
     e1, e2, holders, v1_int = _expire(con, tmp_path, by_leave, 150)
     assert len(e1) >= 9
