@@ -18,18 +18,18 @@ version (the first, or one whose rules ran in full) writes every row as new segm
 
 The segments carry the public file's rows and columns (masked, like the file); they are not published.
 
-Order (off by default since 2026-12-03: SORT_ROWS_PER_GIB = 0, the 60M pass ran out of memory sorting): a file
-whose rows leave it on a date the rules compute (PublicFile.leaves: a penalty's disclosure_until, a
+Order: a file whose rows leave it on a date the rules compute (PublicFile.leaves: a penalty's disclosure_until, a
 licence's or list entry's valid_to) is written to its segments in that date's order, so each segment holds a range
 of leave dates and a day's expiries fall in the one or two segments that hold that date. Written in the marts'
 order, the fourth daily version of a 10M city rewrote 7 of 16 penalty segments and 5 of 20 licence segments (2.15 s
 and 0.70 s of SQL on a slow hour); in leave-date order 2 and 2 (0.73 s and 0.34 s). The rows a version rewrites (the kept rows of the segments it drops, the added
 and updated rows) are sorted again, so additions, corrections and repairs, which fall anywhere, do not undo the
 order. The sort is paid where every row is written (a full evaluation): measured on this VM, penalties of a 10M city
-(1.8M rows) 2.8 s unsorted against 5.3 s sorted (BENCHMARKS.md, thirteenth session). It holds every row it sorts,
-so more rows than SORT_ROWS_PER_GIB per GiB of the memory limit are written in no order, as before: a 60M city's
-13.5M licences ran DuckDB out of its 1GB limit sorted inside the pass. Such a file keeps its segments in no order,
-and its daily versions rewrite most of them, as before.
+(1.8M rows) 2.8 s unsorted against 5.3 s sorted (BENCHMARKS.md, thirteenth session). A sort holds the rows it sorts,
+and a 60M city's 13.5M licences sorted at once ran DuckDB out of its 1GB limit inside the pass; so a file of more
+than SORT_ROWS_PER_GIB rows per GiB of the memory limit is sorted in pieces, each a range of leave dates cut at
+approximate quantiles and read from the rows with its own scan (a scan per piece: 2 for a 10M city's penalties, 15
+for a 60M city's licences at the 1GB default).
 
 Memory: pq_glue 0.3.0 builds the glued file in memory before writing it (measured: 270 MB of anonymous memory to
 glue a 270 MB file), so while a file is glued the process holds its size on top of DuckDB's buffers. The files are
@@ -60,12 +60,11 @@ SEGMENTS_DIR = "public_segments"
 # are rewritten with the next version's new rows.
 SEGMENT_ROWS = 122_880
 SMALL_SEGMENT_ROWS = SEGMENT_ROWS // 2
-# The most rows written in leave-date order per GiB of the memory limit; more are written in no order. The sort
-# holds every row, wide text and all, beside the rule tables: 2.3M licence rows (a 10M city) sorted within the 1GB
-# default, 13.5M (a 60M city) ran DuckDB out of it (benchmarks/results/20261203T220417), and at 3M per GiB a 60M
-# city's pass still ran out sorting a smaller file beside its rule tables (20261203T223246). Off (0) until a sort in
-# bounded pieces is measured at 60M: every file is written in no order, as before the order was added.
-SORT_ROWS_PER_GIB = 0
+# The most rows one sort holds per GiB of the memory limit: a file with more is sorted in pieces (_pieces). In one
+# piece, 13.5M licence rows (a 60M city) ran DuckDB out of its 1GB limit (benchmarks/results/20261203T220417), and
+# at 3M per GiB a 60M city's pass still ran out in a sorted write beside its rule tables (20261203T223246). 0: no
+# order at all.
+SORT_ROWS_PER_GIB = 1_000_000
 
 
 def segment_dir(version_dir: Path, pf: PublicFile) -> Path:
@@ -95,10 +94,36 @@ def _reusable(con: duckdb.DuckDBPyConnection, rows_sql: str, prev_dir: Path, ent
         and [(c["name"], c["type"]) for c in e["columns"]] == columns for e in entries)
 
 
+def _pieces(con: duckdb.DuckDBPyConnection, sql: str, order: str) -> list[tuple[str, bool]]:
+    """sql's rows in pieces of at most about SORT_ROWS_PER_GIB rows per GiB of the memory limit each, as (condition
+    on the column order, whether to sort by it): each piece holds a range of the column after the one before, and
+    the rows where it is null come last, in no order. A sort then holds one piece at a time, whatever the file's
+    size. The ranges are cut at approximate quantiles (a streaming sketch of the column), so a piece holds about its
+    share; a value shared by more rows than a piece (one expiry date of many licences) stays in one piece. With
+    SORT_ROWS_PER_GIB 0, one piece in no order."""
+    budget = int(SORT_ROWS_PER_GIB * memory_limit_gib(con))
+    if budget <= 0:
+        return [("true", False)]
+    rows = con.sql(f"select count(*) from ({sql})").fetchall()[0][0]
+    col = q(order)
+    if rows <= budget:
+        return [("true", True)]
+    k = -(-rows // budget)
+    cuts = ", ".join(str(i / k) for i in range(1, k))
+    typ = dict(_columns(con, f"({sql})"))[order]
+    found = con.sql(f"select approx_quantile({col}, [{cuts}]) from ({sql})").fetchall()[0][0] or []
+    bounds = [f"cast({lit(str(b))} as {typ})" for b in sorted({b for b in found if b is not None})]
+    if not bounds:
+        return [("true", False)]   # every row's column is null
+    return ([(f"{col} < {bounds[0]}", True)]
+            + [(f"{col} >= {lo} and {col} < {hi}", True) for lo, hi in zip(bounds, bounds[1:], strict=False)]
+            + [(f"{col} >= {bounds[-1]}", True), (f"{col} is null", False)])
+
+
 def _write_segments(con: duckdb.DuckDBPyConnection, sql: str, dest: Path, version: str,
                     order: str | None = None) -> list[Path]:
     """sql's rows as segments of at most SEGMENT_ROWS rows in dest (none when it has no rows), in the order of the
-    column order if given and the rows are few enough to sort (SORT_ROWS_PER_GIB)."""
+    column order if given (sorted in pieces: _pieces)."""
     scratch = dest / f".new-{version}"
     shutil.rmtree(scratch, ignore_errors=True)
     # Every column OPTIONAL, so that every segment has one Parquet schema (pq_glue glues only such files): DuckDB
@@ -106,12 +131,14 @@ def _write_segments(con: duckdb.DuckDBPyConnection, sql: str, dest: Path, versio
     # OPTIONAL otherwise (a union with read_parquet of several files). A row of nulls the plan cannot rule out
     # (and that never comes: random() is never below 0) makes every column one that can be null.
     nulls = ", ".join("null" for _ in _columns(con, f"({sql})"))
-    sql = f"select * from ({sql}) union all select {nulls} where random() < 0"
-    if order and con.sql(f"select count(*) from ({sql})").fetchall()[0][0] <= SORT_ROWS_PER_GIB * memory_limit_gib(con):
-        sql = f"select * from ({sql}) order by {q(order)} nulls last"
-    run(con, f"copy ({sql}) to {lit(str(scratch))} ({PUBLIC_PARQUET}, row_group_size {SEGMENT_ROWS}, "
-             f"row_groups_per_file 1, filename_pattern 'seg_{{i}}')")
-    written = sorted(scratch.glob("seg_*.parquet"), key=lambda p: int(p.stem.removeprefix("seg_")))
+    pieces = _pieces(con, sql, order) if order else [("true", False)]
+    for j, (where, ordered) in enumerate(pieces):
+        piece = f"select * from ({sql}) where {where} union all select {nulls} where random() < 0"
+        if ordered:
+            piece = f"select * from ({piece}) order by {q(str(order))} nulls last"
+        run(con, f"copy ({piece}) to {lit(str(scratch))} ({PUBLIC_PARQUET}, row_group_size {SEGMENT_ROWS}, "
+                 f"row_groups_per_file 1, filename_pattern 'seg_{j:05d}_{{i}}', overwrite_or_ignore true)")
+    written = sorted(scratch.glob("seg_*.parquet"), key=lambda p: tuple(int(n) for n in p.stem.split("_")[1:]))
     out: list[Path] = []
     for p in written:
         if pq.read_metadata(p).num_rows:

@@ -169,7 +169,7 @@ def test_a_file_with_a_leave_date_keeps_a_days_expiries_in_few_segments(tmp_path
     """Segments written in the order of the date a row leaves the file: the rows leaving on one day are in one or two
     segments, and a day whose changes are expiries and additions rewrites those (and the small ones) only. Written
     in no order, the same day's expiries fall in every segment."""
-    monkeypatch.setattr(segments, "SORT_ROWS_PER_GIB", 10**9)   # off by default (segments.py): on here
+    monkeypatch.setattr(segments, "SORT_ROWS_PER_GIB", 10**9)   # one sort for the whole file
     by_leave = PublicFile(PF.name, PF.mart, PF.where, PF.columns, leaves="decision_date")
     e1, e2, holders, v1_int = _expire(con, tmp_path, by_leave, 150)
     assert len(e1) >= 9
@@ -186,11 +186,50 @@ def test_a_file_with_a_leave_date_keeps_a_days_expiries_in_few_segments(tmp_path
     assert len(holders) >= len(e1) - 1
 
 
-def test_more_rows_than_the_memory_limit_sorts_are_written_in_no_order(tmp_path, con, monkeypatch):
-    """Above SORT_ROWS_PER_GIB per GiB of the limit a file's segments are written unsorted (a sort of a 60M city's
-    licences ran out of the 1GB limit): the day's expiries then fall in nearly every segment, as without an order."""
-    monkeypatch.setattr(segments, "SORT_ROWS_PER_GIB", 1_000)
-    con.execute("set memory_limit = '1GB'")   # 953.6 MiB: 931 rows sorted at most, and the file has 20,000
+def _ranges(con, seg_dir: Path) -> list[tuple]:
+    """(first, last decision_date, rows) of each segment in seg_dir, in the order the segments are glued."""
+    return [con.sql(f"select min(decision_date), max(decision_date), count(*) from read_parquet('{p}')").fetchall()[0]
+            for p in sorted(seg_dir.glob("*.parquet"))]
+
+
+def test_more_rows_than_a_sort_may_hold_are_sorted_in_pieces(tmp_path, con, monkeypatch):
+    """Above SORT_ROWS_PER_GIB rows per GiB of the memory limit (a sort of a 60M city's licences in one piece ran
+    out of the 1GB limit) a file is sorted in pieces, each a range of leave dates after the one before: the file
+    keeps its order, and a day's expiries still fall in one or two segments."""
+    monkeypatch.setattr(segments, "SORT_ROWS_PER_GIB", 5_000)
+    con.execute("set memory_limit = '1GB'")   # 953.6 MiB: pieces of about 4,656 rows, and the file has 20,000
+    by_leave = PublicFile(PF.name, PF.mart, PF.where, PF.columns, leaves="decision_date")
+    e1, _, holders, v1_int = _expire(con, tmp_path, by_leave, 150)
+    ranges = _ranges(con, segment_dir(v1_int, by_leave))
+    assert all(a[1] <= b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+    assert sum(r[2] for r in ranges) == ROWS
+    pieces = sum(r[2] < 2048 for r in ranges)   # each piece ends in a segment short of SEGMENT_ROWS
+    assert 4 <= pieces <= 7
+    assert 1 <= len(holders) <= 2
+
+
+def test_rows_without_a_leave_date_come_last_in_no_order(tmp_path, con, monkeypatch):
+    """Rows whose leave date is null (a licence without an end) are written after the sorted pieces; none is lost."""
+    monkeypatch.setattr(segments, "SORT_ROWS_PER_GIB", 5_000)
+    con.execute("set memory_limit = '1GB'")
+    _mart(con, "v1", f"i < {ROWS}")
+    con.execute("update v1 set decision_date = null where fine_amount % 3 = 0")
+    nulls = con.sql("select count(*) from v1 where decision_date is null").fetchall()[0][0]
+    assert nulls > 5_000
+    out = segments._write_segments(con, _rows_sql("v1"), tmp_path, "v1", "decision_date")
+    got = [con.sql(f"select min(decision_date), max(decision_date), count(*), count(decision_date) "
+                   f"from read_parquet('{p}')").fetchall()[0] for p in out]
+    dated = [g for g in got if g[3]]
+    assert got[:len(dated)] == dated and all(g[3] == 0 for g in got[len(dated):])   # the null rows last
+    assert all(g[3] == g[2] for g in dated)
+    assert all(a[1] <= b[0] for a, b in zip(dated, dated[1:], strict=False))
+    assert sum(g[2] for g in got) == ROWS and sum(g[2] for g in got[len(dated):]) == nulls
+    assert len(pq.read_schema(out[0])) and all(pq.read_schema(p) == pq.read_schema(out[0]) for p in out)
+
+
+def test_no_order_when_sorting_is_off(tmp_path, con, monkeypatch):
+    """SORT_ROWS_PER_GIB 0: the segments are written in no order, and the day's expiries fall in nearly every one."""
+    monkeypatch.setattr(segments, "SORT_ROWS_PER_GIB", 0)
     by_leave = PublicFile(PF.name, PF.mart, PF.where, PF.columns, leaves="decision_date")
     e1, _, holders, _ = _expire(con, tmp_path, by_leave, 150)
     assert len(holders) >= len(e1) - 1
