@@ -263,9 +263,35 @@ def _w_ours(spec: dict, meter: Meter) -> dict:
         "warehouse_bytes": wh.stat().st_size if wh.exists() else 0,
         "side_thread": {k: {"jobs": len(v), "busy_s": sum(v)} for k, v in _SIDE_BUSY.items()},
         "rules": summary.rules and {"mode": summary.rules.mode, "reason": summary.rules.reason},
+        "state": _state_summary(home),
     }
     if spec.get("profile"):
         out["sql"] = _SQL_LOG
+    return out
+
+
+def _state_summary(home) -> dict:
+    """The rule state the pass left in the latest internal version, per table: its base's and delta's rows, and
+    whether this version wrote a new base (else it linked the previous one and wrote a delta)."""
+    import pyarrow.parquet as pq
+
+    from pipelines.publish.exports import read_latest
+    from pipelines.publish.state import STATE_DIR, state_parts
+
+    latest = read_latest(home, "internal")
+    if not latest:
+        return {}
+    vdir = home.exports / "internal" / latest["path"]
+    out = {}
+    for d in sorted((vdir / STATE_DIR).iterdir()) if (vdir / STATE_DIR).is_dir() else []:
+        parts = state_parts(vdir, d.name)
+        if parts is None:
+            continue
+        new_base = parts.base.name == f"base-{latest['version']}.parquet"
+        written = [p for p in (parts.delta, parts.scope) if p is not None] + ([parts.base] if new_base else [])
+        out[d.name] = {"base_rows": pq.read_metadata(parts.base).num_rows,
+                       "delta_rows": pq.read_metadata(parts.delta).num_rows if parts.delta else 0,
+                       "new_base": new_base, "bytes": sum(p.stat().st_size for p in written)}
     return out
 
 
@@ -586,16 +612,22 @@ def markdown(r: dict) -> str:
                 L += ["", f"Day after day at N = {it['n']:,}: the daily pass of record (day 1) and then "
                       f"{len(later)} more days, each a new batch of {r['daily']:,} rows on the same warehouse, as_of "
                       "one day later (the rule state and the public segments carry the earlier days), wall seconds:",
-                      "", "| day | wall s | collect | validate | merge | rules | publish | peak RSS MB | rules ran |",
-                      "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+                      "", "| day | wall s | collect | validate | merge | rules | publish | peak RSS MB | rules ran "
+                      "| state delta rows | state MB written | new bases |",
+                      "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|"]
                 for k, d in enumerate(walls, start=1):
                     if d.get("failed"):
-                        L.append(f"| {k} | did not finish ({d['failed']}) | | | | | | | |")
+                        L.append(f"| {k} | did not finish ({d['failed']}) | | | | | | | | | | |")
                         continue
                     cells = [_f(_stage(d, s) and _stage(d, s)["wall_s"])
                              for s in ("collect", "validate", "merge", "rules", "publish")]
                     mode = (d["result"].get("rules") or {}).get("mode", "—")
-                    L.append(f"| {k} | **{_f(d['wall_s'])}** | {' | '.join(cells)} | {_f(d['peak_rss_mb'], ',.0f')} | {mode} |")
+                    state = d["result"].get("state") or {}
+                    deltas = sum(t["delta_rows"] for t in state.values())
+                    written = sum(t["bytes"] for t in state.values()) / 1e6
+                    bases = ", ".join(n for n, t in state.items() if t["new_base"] and k > 1) or "—"
+                    L.append(f"| {k} | **{_f(d['wall_s'])}** | {' | '.join(cells)} | {_f(d['peak_rss_mb'], ',.0f')} "
+                             f"| {mode} | {deltas:,} | {written:,.1f} | {bases} |")
                 if done:
                     L += ["", f"Median over the days: **{_f(statistics.median(done))} s**, the slowest "
                           f"{_f(max(done))} s."]
