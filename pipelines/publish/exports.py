@@ -366,9 +366,8 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
         run(con, f"create or replace temp table {changed} as {changes}")
         changes = f"select * from {changed}"
     for pf in PUBLIC_FILES:
-        # Unsorted, like every other exported file: a public file is a set of records keyed by record_id. Sorting
-        # the previous penalties file alone took 7.4 s at 10M, and sorting the union of the re-decided rows and the
-        # previous file's ran DuckDB 2.0 out of memory at 1GB (daily passes at 5M and 10M, 2026-12-02).
+        # A public file is a set of records keyed by record_id, in no order of that key; a file whose rows leave it
+        # on a date (PublicFile.leaves) has its segments in that date's order, sorted in bounded pieces (segments.py).
         segment_files += write_public_file(
             con, pf, _public_rows(pf), staging / pf.name, istaging, version,
             lambda path, name: _file_entry(con, path, name, ihasher), scoped, changed)
