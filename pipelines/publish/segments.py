@@ -26,10 +26,10 @@ and 0.70 s of SQL on a slow hour); in leave-date order 2 and 2 (0.73 s and 0.34 
 and updated rows) are sorted again, so additions, corrections and repairs, which fall anywhere, do not undo the
 order. The sort is paid where every row is written (a full evaluation): measured on this VM, penalties of a 10M city
 (1.8M rows) 2.8 s unsorted against 5.3 s sorted (BENCHMARKS.md, thirteenth session). A sort holds the rows it sorts,
-and a 60M city's 13.5M licences sorted at once ran DuckDB out of its 1GB limit inside the pass; so a file of more
-than SORT_ROWS_PER_GIB rows per GiB of the memory limit is sorted in pieces, each a range of leave dates cut at
-approximate quantiles and read from the rows with its own scan (a scan per piece: 2 for a 10M city's penalties, 15
-for a 60M city's licences at the 1GB default).
+so a file of more than SORT_ROWS_PER_GIB rows per GiB of the memory limit is sorted in pieces, each a range of leave
+dates cut at approximate quantiles and read with its own scan. Beside a 60M city's rule tables even pieces of ~1M
+rows ran DuckDB out of its 1GB limit: a sort that runs out of memory is given up, and that file and every later one
+of the pass are written in no order (their daily versions then rewrite most of their segments, as before the order).
 
 Memory: pq_glue 0.3.0 builds the glued file in memory before writing it (measured: 270 MB of anonymous memory to
 glue a 270 MB file), so while a file is glued the process holds its size on top of DuckDB's buffers. The files are
@@ -41,6 +41,7 @@ held in memory while glued.
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -55,16 +56,21 @@ from pipelines.rules.evaluate import memory_limit_gib
 from pipelines.rules.scope import Previous
 from pipelines.validate.sql import PUBLIC_PARQUET, lit, q, run
 
+log = logging.getLogger(__name__)
+
 SEGMENTS_DIR = "public_segments"
 # Rows per segment: one DuckDB row group. Smaller segments (the rows a day adds, the rest of a rewritten segment)
 # are rewritten with the next version's new rows.
 SEGMENT_ROWS = 122_880
 SMALL_SEGMENT_ROWS = SEGMENT_ROWS // 2
-# The most rows one sort holds per GiB of the memory limit: a file with more is sorted in pieces (_pieces). In one
-# piece, 13.5M licence rows (a 60M city) ran DuckDB out of its 1GB limit (benchmarks/results/20261203T220417), and
-# at 3M per GiB a 60M city's pass still ran out in a sorted write beside its rule tables (20261203T223246). 0: no
-# order at all.
-SORT_ROWS_PER_GIB = 1_000_000
+# The most rows one sort holds per GiB of the memory limit: a file with more is sorted in pieces (_pieces); at the
+# 1GB default a 10M city's files (2.3M licences at most) sort in one piece. A 60M city's pass ran out of memory
+# sorting beside its rule tables whatever the piece: 13.5M licences in one (benchmarks/results/20261203T220417), a
+# file of under 2.8M rows (20261203T223246), pieces of ~0.93M rows (20261204T045632); so a sort that runs out of
+# memory leaves the file, and the rest of the pass, in no order (SORTS_RAN_OUT). 0: never sorted.
+SORT_ROWS_PER_GIB = 3_000_000
+# A connection variable set once a sort of segments ran out of memory: the pass's later files are not sorted.
+SORTS_RAN_OUT = "segment_sorts_ran_out"
 
 
 def segment_dir(version_dir: Path, pf: PublicFile) -> Path:
@@ -120,6 +126,20 @@ def _pieces(con: duckdb.DuckDBPyConnection, sql: str, order: str) -> list[tuple[
             + [(f"{col} >= {bounds[-1]}", True), (f"{col} is null", False)])
 
 
+def _sorts_ran_out(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.sql(f"select getvariable({lit(SORTS_RAN_OUT)})").fetchall()[0][0])
+
+
+def _copy_pieces(con: duckdb.DuckDBPyConnection, sql: str, nulls: str, pieces: list[tuple[str, bool]], order: str,
+                 scratch: Path) -> None:
+    for j, (where, ordered) in enumerate(pieces):
+        piece = f"select * from ({sql}) where {where} union all select {nulls} where random() < 0"
+        if ordered:
+            piece = f"select * from ({piece}) order by {q(order)} nulls last"
+        run(con, f"copy ({piece}) to {lit(str(scratch))} ({PUBLIC_PARQUET}, row_group_size {SEGMENT_ROWS}, "
+                 f"row_groups_per_file 1, filename_pattern 'seg_{j:05d}_{{i}}', overwrite_or_ignore true)")
+
+
 def _write_segments(con: duckdb.DuckDBPyConnection, sql: str, dest: Path, version: str,
                     order: str | None = None) -> list[Path]:
     """sql's rows as segments of at most SEGMENT_ROWS rows in dest (none when it has no rows), in the order of the
@@ -131,13 +151,19 @@ def _write_segments(con: duckdb.DuckDBPyConnection, sql: str, dest: Path, versio
     # OPTIONAL otherwise (a union with read_parquet of several files). A row of nulls the plan cannot rule out
     # (and that never comes: random() is never below 0) makes every column one that can be null.
     nulls = ", ".join("null" for _ in _columns(con, f"({sql})"))
-    pieces = _pieces(con, sql, order) if order else [("true", False)]
-    for j, (where, ordered) in enumerate(pieces):
-        piece = f"select * from ({sql}) where {where} union all select {nulls} where random() < 0"
-        if ordered:
-            piece = f"select * from ({piece}) order by {q(str(order))} nulls last"
-        run(con, f"copy ({piece}) to {lit(str(scratch))} ({PUBLIC_PARQUET}, row_group_size {SEGMENT_ROWS}, "
-                 f"row_groups_per_file 1, filename_pattern 'seg_{j:05d}_{{i}}', overwrite_or_ignore true)")
+    unordered = [("true", False)]
+    pieces = _pieces(con, sql, order) if order and not _sorts_ran_out(con) else unordered
+    try:
+        _copy_pieces(con, sql, nulls, pieces, str(order), scratch)
+    except duckdb.OutOfMemoryException as e:
+        if pieces == unordered:
+            raise
+        # The sort ran out beside the rule tables (a 60M city at 1GB, even in pieces of ~1M rows): write this file
+        # and every later one of the pass in no order, as the segments were before they had one.
+        log.warning("sorting %s's segments by %s ran out of memory (%s); written in no order", dest.name, order, e)
+        run(con, f"set variable {SORTS_RAN_OUT} = true")
+        shutil.rmtree(scratch, ignore_errors=True)
+        _copy_pieces(con, sql, nulls, unordered, str(order), scratch)
     written = sorted(scratch.glob("seg_*.parquet"), key=lambda p: tuple(int(n) for n in p.stem.split("_")[1:]))
     out: list[Path] = []
     for p in written:
