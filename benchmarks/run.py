@@ -386,6 +386,9 @@ class Runner:
                      "loadavg_before": load_before, "loadavg_after": os.getloadavg()}
         if proc.returncode == 0 and Path(spec["result"]).exists():
             out |= json.loads(Path(spec["result"]).read_text())
+            logged = logf.read_text(errors="replace")
+            if logged.strip():   # a pass that finished may still have warned (say, a sort given up for memory)
+                out["log_tail"] = logged[-3000:]
             self.log(f"    done in {wall:.1f} s, peak RSS {out['peak_rss_mb']:,.0f} MB, "
                      f"load {load_before[0]:.2f} → {out['loadavg_after'][0]:.2f}")
         else:
@@ -537,6 +540,10 @@ def markdown(r: dict) -> str:
           f"warehouse {o['warehouse_bytes'] / 1e6:,.0f} MB.", ""]
     if o.get("side_thread"):
         L += [_side_line(o["side_thread"]), ""]
+    if ours.get("log_tail"):
+        logged = [line.strip() for line in ours["log_tail"].splitlines() if line.strip()]
+        L += ["Our pass logged (its first lines; the log's tail is in the JSON):", ""]
+        L += [f"- `{line[:300]}`" for line in logged[:5]] + [""]
     alt = r.get("ours_alt")
     if alt:
         L += _alt_section(r, ours, alt, bw, bp)

@@ -160,7 +160,9 @@ def _write_segments(con: duckdb.DuckDBPyConnection, sql: str, dest: Path, versio
             raise
         # The sort ran out beside the rule tables (a 60M city at 1GB, even in pieces of ~1M rows): write this file
         # and every later one of the pass in no order, as the segments were before they had one.
-        log.warning("sorting %s's segments by %s ran out of memory (%s); written in no order", dest.name, order, e)
+        # One line: DuckDB's advice after its message (threads, memory_limit) is not the operator's to act on here.
+        log.warning("sorting %s's segments by %s ran out of memory (%s); written in no order", dest.name, order,
+                    str(e).splitlines()[0])
         run(con, f"set variable {SORTS_RAN_OUT} = true")
         shutil.rmtree(scratch, ignore_errors=True)
         _copy_pieces(con, sql, nulls, unordered, str(order), scratch)
