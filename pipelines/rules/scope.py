@@ -210,8 +210,14 @@ def outside_scope(prev: Previous, table: str) -> str:
 
 
 def _touched(hist: str, column: str, since: int) -> str:
-    """column of every version of each record with a version merged after since (both sides of a correction)."""
-    return f"select {column} from {hist} where record_id in (select record_id from {hist} where version_seq > {since})"
+    """column of the versions merged after since and of the version each such record had at since (both sides of a
+    correction). Older versions are not read: the previous version's rules already took the record from their
+    subjects. A record corrected every day onto another subject brought every earlier day's subject back into scope:
+    at 10M, 69k subjects on the first daily pass and 281k on the twentieth, +11.5k a day (20261204T121943)."""
+    return (f"select {column} from {hist} where version_seq > {since} union all "
+            f"select {column} from {hist} where version_seq <= {since} and record_id in "
+            f"(select record_id from {hist} where version_seq > {since}) "
+            f"qualify row_number() over (partition by record_id order by version_seq desc) = 1")
 
 
 def _within(key: str, scope: str, by: str | None = None) -> str:

@@ -307,3 +307,37 @@ def test_the_rows_per_part_follow_the_memory_limit(limit, rows):
     con = duckdb.connect()
     con.sql(f"set memory_limit = '{limit}'")
     assert abs(evaluate_mod.part_rows(con) - rows) <= rows // 100
+
+
+def test_a_record_corrected_again_brings_back_only_the_subject_it_left(tmp_path, monkeypatch, always_scoped):
+    # A commitment moved A → B on one day and B → C on the next: the second day re-decides B (which loses it) and C
+    # (which gains it), not A, which lost it the day before. Reading every version of the record brought every
+    # subject it ever had back into scope: the daily pass grew by a day's corrections every day.
+    home = Home.resolve(tmp_path / "home")
+    for record_type, dept in FIXTURE_DEPARTMENTS.items():
+        shutil.copy(FIXTURES / f"{record_type}.csv", home.inbox / dept / f"{record_type}_2025-11.csv")
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 7, tzinfo=UTC))
+    a, b, c = "91211100MA0Q12343C", "91211102MA0Q567843", "91211104MA0T22229X"
+    names = {a: "盘锦兴隆商贸有限公司", b: "盘锦辽河石化设备有限公司", c: "盘锦恒信建筑工程有限公司"}
+    header, first, *_ = (FIXTURES / "commitment.csv").read_text(encoding="utf-8").splitlines()
+    assert first.startswith(f"{names[a]},") and f",{a},CN2025001," in first
+    scopes: list[set[str]] = []
+
+    def define(con, *args):
+        why = real(con, *args)
+        scopes.append({r[0] for r in con.sql("select subject_key from rule_scope").fetchall()})
+        return why
+
+    real = evaluate_mod.define_scope
+    monkeypatch.setattr(evaluate_mod, "define_scope", define)
+    for month, (src, dst) in (("2025-12", (a, b)), ("2026-01", (b, c))):
+        moved = first.replace(names[a], names[dst]).replace(a, dst)
+        (home.inbox / "xzsp" / f"commitment_{month}.csv").write_text(f"{header}\n{moved}\n", encoding="utf-8")
+        rules = twin_pass(home, tmp_path, f"moved-{month}", AS_OF, monkeypatch)
+        assert rules["mode"] == "scoped"
+        assert {src, dst} <= scopes[-1], (month, scopes[-1])
+    assert a not in scopes[-1], scopes[-1]
+    on_file = duckdb.connect().sql(
+        f"select uscc from read_parquet('{_latest(home, 'public') / 'commitments.parquet'}') "
+        "where commitment_no = 'CN2025001'").fetchall()
+    assert on_file == [(c,)], on_file
