@@ -384,17 +384,16 @@ class Runner:
         out: dict = {"task": task, "label": label, "process_wall_s": wall, "exit": proc.returncode,
                      "ru_maxrss_mb": ru.ru_maxrss / 1024, "cpu_s": ru.ru_utime + ru.ru_stime,
                      "loadavg_before": load_before, "loadavg_after": os.getloadavg()}
+        logged = logf.read_text(errors="replace")
+        if logged.strip():   # a pass that finished may still have warned (say, a sort given up for memory)
+            out["log_tail"] = logged[-3000:]
         if proc.returncode == 0 and Path(spec["result"]).exists():
             out |= json.loads(Path(spec["result"]).read_text())
-            logged = logf.read_text(errors="replace")
-            if logged.strip():   # a pass that finished may still have warned (say, a sort given up for memory)
-                out["log_tail"] = logged[-3000:]
             self.log(f"    done in {wall:.1f} s, peak RSS {out['peak_rss_mb']:,.0f} MB, "
                      f"load {load_before[0]:.2f} → {out['loadavg_after'][0]:.2f}")
         else:
             out["failed"] = killed or f"exit status {proc.returncode}"
             out["peak_rss_mb"] = max(watched_peak, out["ru_maxrss_mb"])
-            out["log_tail"] = logf.read_text(errors="replace")[-3000:]
             self.log(f"    FAILED ({out['failed']}) after {wall:.1f} s; log {logf}")
         return out
 
@@ -480,6 +479,11 @@ def _side_line(side: dict) -> str:
             "batches.")
 
 
+def _logged(task: dict) -> list[str]:
+    """The non-blank lines of the tail of a task's log."""
+    return [line for line in (task.get("log_tail") or "").splitlines() if line.strip()]
+
+
 def markdown(r: dict) -> str:
     m, n = r["machine"], r["rows"]
     L = [f"# Benchmark {r['timestamp']} — {n:,} rows", "",
@@ -500,7 +504,7 @@ def markdown(r: dict) -> str:
     ours, base, anchor = r["ours"], r.get("baseline"), r["anchor"]
     if ours.get("failed"):   # nothing to compare: say where and why it stopped
         done = ", ".join(f"{s['name']} {s['wall_s']:.1f} s / {s['peak_rss_mb']:,.0f} MB" for s in ours.get("stages", []))
-        lines = [line for line in (ours.get("log_tail") or "").splitlines() if line.strip()]
+        lines = _logged(ours)
         last = [line for line in lines if "Error" in line or "Exception" in line][-1:] or lines[-1:]
         L += ["## Our full pass did NOT finish", "",
               f"{ours['failed']} after {ours['process_wall_s']:.1f} s, peak RSS {ours['peak_rss_mb']:,.0f} MB"
@@ -541,9 +545,8 @@ def markdown(r: dict) -> str:
     if o.get("side_thread"):
         L += [_side_line(o["side_thread"]), ""]
     if ours.get("log_tail"):
-        logged = [line.strip() for line in ours["log_tail"].splitlines() if line.strip()]
         L += ["Our pass logged (its first lines; the log's tail is in the JSON):", ""]
-        L += [f"- `{line[:300]}`" for line in logged[:5]] + [""]
+        L += [f"- `{line.strip()[:300]}`" for line in _logged(ours)[:5]] + [""]
     alt = r.get("ours_alt")
     if alt:
         L += _alt_section(r, ours, alt, bw, bp)

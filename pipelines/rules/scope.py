@@ -214,10 +214,10 @@ def _touched(hist: str, column: str, since: int) -> str:
     correction). Older versions are not read: the previous version's rules already took the record from their
     subjects. A record corrected every day onto another subject brought every earlier day's subject back into scope:
     at 10M, 69k subjects on the first daily pass and 281k on the twentieth, +11.5k a day (20261204T121943)."""
-    return (f"select {column} from {hist} where version_seq > {since} union all "
-            f"select {column} from {hist} where version_seq <= {since} and record_id in "
-            f"(select record_id from {hist} where version_seq > {since}) "
-            f"qualify row_number() over (partition by record_id order by version_seq desc) = 1")
+    return (f"select {column} from (select {column}, version_seq, max(version_seq) filter (version_seq <= {since}) "
+            f"over (partition by record_id) as held from {hist} "
+            f"where record_id in (select record_id from {hist} where version_seq > {since})) "
+            f"where version_seq > {since} or version_seq = held")
 
 
 def _within(key: str, scope: str, by: str | None = None) -> str:
