@@ -238,3 +238,20 @@ def test_data_docs_build_only_new_results_and_drop_removed_ones(tmp_path):
     shutil.rmtree(docs)
     build_data_docs(results, docs)
     assert [p.stem for p in (docs / "validations").rglob("*.html")] == ["debt_payment-day2"]
+
+
+def test_data_docs_index_lists_the_most_recent_results_and_keeps_older_pages(tmp_path, monkeypatch):
+    from pipelines.validate import gx_runner
+
+    monkeypatch.setattr(gx_runner, "INDEX_RESULTS", 2)
+    results, docs = tmp_path / "results", tmp_path / "site" / "docs"
+    frame = pd.DataFrame({"payment_no": ["QC-1"], "ledger_no": ["TZ-1"], "payment_date": ["2025-05-20"],
+                          "amount": ["1"]}, dtype=object)
+    for day in (1, 2, 3):   # one pass a day: each result's run time is later than the one before
+        run_suite("debt_payment", frame, AS_OF, results, f"debt_payment-day{day}")
+        index = build_data_docs(results, docs)
+    listed = index.read_text(encoding="utf-8")
+    assert "debt_payment-day3" in listed and "debt_payment-day2" in listed
+    assert "debt_payment-day1" not in listed   # beyond the two most recent: not in the index...
+    pages = {p.stem for p in (docs / "validations").rglob("*.html")}
+    assert pages == {"debt_payment-day1", "debt_payment-day2", "debt_payment-day3"}   # ...but its page stays
