@@ -110,18 +110,6 @@ def public_row_hashes(pf: PublicFile) -> str:
             f"where {pf.where} and hidden_reason is null")
 
 
-def written_row_hashes(pf: PublicFile, path: Path) -> str:
-    """public_row_hashes(pf) of every row of the public file just written at path (a pass that wrote all of pf's rows):
-    the hash of the row as the file holds it, the subject from the mart's keys. Equal to public_row_hashes' (the file
-    keeps the mart's column types), but the wide public columns are read from the file, not again from the mart,
-    which at 10M has spilled: 4.8 s of the full pass's publish hashed the six files from their marts."""
-    cols = ", ".join(f"p.{q(c)}" for c in pf.all_columns)
-    return (f"select m.subject_key, p.record_id, {lit(pf.name)} as file, hash(row({cols})) as h "
-            f"from read_parquet({lit(str(path))}) as p "
-            f"join (select record_id, subject_key from {pf.mart} where {pf.where} and hidden_reason is null) as m "
-            f"on m.record_id = p.record_id")
-
-
 PREVIOUS_PUBLIC_ROWS = "previous_public_rows"
 
 
@@ -415,8 +403,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     # Rule state: on a scoped pass, what the rules re-decided beside the previous version's base (linked).
     state = {sf.name.removesuffix(".parquet"): status_query(con, sf) for sf in STATUS_FILES}
     state |= {t: f"select * from {f'{t}__scope' if scoped else t}" for t in STATE_RULE_TABLES}
-    state[PUBLIC_ROWS] = " union all ".join(public_row_hashes(pf) if scoped else written_row_hashes(pf, final / pf.name)
-                                            for pf in PUBLIC_FILES)
+    state[PUBLIC_ROWS] = " union all ".join(public_row_hashes(pf) for pf in PUBLIC_FILES)
     # Kept by record: what the marts re-decided is a set of records (the record marts': not every record of the
     # subjects in scope, pipelines/rules/scope.py).
     by_record = {sf.name.removesuffix(".parquet"): f"select record_id from {sf.mart}"
