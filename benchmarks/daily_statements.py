@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import json
 import re
 import shutil
@@ -25,7 +24,10 @@ import sys
 import time
 from pathlib import Path
 
-AS_OF = dt.date(2026, 11, 25)
+from benchmarks.run import AS_OF as _AS_OF
+from benchmarks.run import add_daily, wrap_sql_run
+
+AS_OF = dt.date.fromisoformat(_AS_OF)
 _NEXT = {"收集 collect": "validate", "校验 validate": "merge", "入库 merge": "rules", "规则 rules": "publish"}
 
 
@@ -35,35 +37,31 @@ def _key(sql: str) -> str:
 
 
 def run_days(home: Path, first: int, last: int, daily: int, out: Path, profile: list[str]) -> None:
-    import pipelines.validate.sql as sqlmod
-    from benchmarks.run import add_daily
     from pipelines.demo.generate import generate
     from pipelines.home import Home
 
     log: list[tuple[str, str, float]] = []
     stage = ["collect"]
-    original = sqlmod.run
     profiled = [0]
 
-    def timed(con, sql, params=None):
-        t0 = time.perf_counter()
-        watch = params is None and any(p in sql for p in profile)
-        if watch:
-            profiled[0] += 1
-            stem = f"{out.stem}.profile-{profiled[0]}"
-            out.with_name(f"{stem}.sql").write_text(sql, encoding="utf-8")
-            con.execute(f"set enable_profiling = 'json'; set profiling_output = '{out.with_name(stem + '.json')}'")
-        try:
-            return original(con, sql, params)
-        finally:
+    def wrap(original):
+        def timed(con, sql, params=None):
+            t0 = time.perf_counter()
+            watch = params is None and any(p in sql for p in profile)
             if watch:
-                con.execute("pragma disable_profiling")
-            log.append((stage[0], _key(sql), time.perf_counter() - t0))
+                profiled[0] += 1
+                stem = f"{out.stem}.profile-{profiled[0]}"
+                out.with_name(f"{stem}.sql").write_text(sql, encoding="utf-8")
+                con.execute(f"set enable_profiling = 'json'; set profiling_output = '{out.with_name(stem + '.json')}'")
+            try:
+                return original(con, sql, params)
+            finally:
+                if watch:
+                    con.execute("pragma disable_profiling")
+                log.append((stage[0], _key(sql), time.perf_counter() - t0))
+        return timed
 
-    importlib.import_module("pipelines.run")
-    for name, mod in list(sys.modules.items()):   # every module that imported run by name
-        if name.startswith("pipelines.") and getattr(mod, "run", None) is original:
-            mod.run = timed  # type: ignore[attr-defined]
+    wrap_sql_run(wrap)
     from pipelines.run import run_pass
 
     for k in range(first, last + 1):

@@ -139,26 +139,34 @@ def _w_anchor(spec: dict, meter: Meter) -> dict:
 _SQL_LOG: list[tuple[str, str, float]] = []
 
 
-def _instrument_sql(meter: Meter) -> None:
-    """Profile mode: time every statement the pipeline sends through pipelines.validate.sql.run."""
+def wrap_sql_run(wrap) -> None:
+    """Replace pipelines.validate.sql.run, through which the pipeline sends every statement, by wrap(run) in every
+    module of the pass (each imported run by name)."""
     import importlib
 
     import pipelines.validate.sql as sqlmod
 
     original = sqlmod.run
-
-    def timed(con, sql, params=None):
-        t0 = time.perf_counter()
-        try:
-            return original(con, sql, params)
-        finally:
-            stage = meter._open[0] if meter._open else "?"
-            _SQL_LOG.append((stage, " ".join(sql.split())[:200], time.perf_counter() - t0))
-
+    wrapped = wrap(original)
     importlib.import_module("pipelines.run")   # the pass and every module it uses
-    for name, mod in list(sys.modules.items()):   # each module that imported run by name
+    for name, mod in list(sys.modules.items()):
         if name.startswith("pipelines.") and getattr(mod, "run", None) is original:
-            mod.run = timed  # type: ignore[attr-defined]
+            mod.run = wrapped  # type: ignore[attr-defined]
+
+
+def _instrument_sql(meter: Meter) -> None:
+    """Profile mode: time every statement the pipeline sends through pipelines.validate.sql.run."""
+    def wrap(original):
+        def timed(con, sql, params=None):
+            t0 = time.perf_counter()
+            try:
+                return original(con, sql, params)
+            finally:
+                stage = meter._open[0] if meter._open else "?"
+                _SQL_LOG.append((stage, " ".join(sql.split())[:200], time.perf_counter() - t0))
+        return timed
+
+    wrap_sql_run(wrap)
 
 
 _SIDE_BUSY: dict[str, list[float]] = {}   # side-thread job → its durations (s), for the report
