@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -48,7 +48,7 @@ class PassSummary:
     duplicates: int = 0
     rejected_files: list[Batch] = field(default_factory=list)
     validations: list[BatchValidation] = field(default_factory=list)
-    batches: dict[str, Batch] = field(default_factory=dict)
+    batches: Mapping[str, Batch] = field(default_factory=dict)
     public: Version | None = None
     internal: Version | None = None
     rules: RuleRun | None = None
@@ -57,8 +57,9 @@ class PassSummary:
 def collect(home: Home, summary: PassSummary, progress: Progress) -> None:
     """Land every department's new files (Parquet only)."""
     depts = departments_in_inbox(home)
+    known = load_batches(home)
     for i, dept in enumerate(depts, 1):
-        res = collect_department(home, dept)
+        res = collect_department(home, dept, known=known)
         summary.files_read += len(res.landed) + len(res.rejected)
         summary.duplicates += len(res.duplicates)
         summary.rejected_files += res.rejected
@@ -157,9 +158,10 @@ def start_validation(home: Home, as_of: date, summary: PassSummary, progress: Pr
     try:
         batches = load_batches(home)
         summary.batches = batches
-        todo = [b for b in batches.values()
-                if b.status == "landed" and department in (None, b.department)
-                and not (home.validation / "batches" / f"{b.batch_id}.json").exists()]
+        # Only the manifests of batches without a validation result are read (a home keeps every batch ever).
+        validated = {p.stem for p in (home.validation / "batches").glob("*.json")}
+        todo = [b for b in (batches[i] for i in batches if i not in validated)
+                if b.status == "landed" and department in (None, b.department)]
         by_type: dict[str, list[Batch]] = {}
         for b in sorted(todo, key=lambda b: (b.landed_at, b.file_name)):
             by_type.setdefault(b.record_type or "", []).append(b)

@@ -293,3 +293,34 @@ def test_public_files_use_parquet_1_encodings_and_internal_files_read_back_with_
             assert pq.read_table(version_dir / f["name"]).num_rows == f["rows"], f["name"]
     status = internal(home, "penalties_status.parquet")
     assert status and {"record_id", "hidden_reason"} <= status[0].keys()
+
+
+def test_a_pass_reads_only_the_manifests_of_its_new_batches(tmp_path, monkeypatch):
+    """A home keeps every batch's manifest; a later pass must not read them all (once per department and record
+    type, it did: a cost growing with every day the platform runs). Only the new batch's manifest is read, and
+    the pass merges it as before."""
+    from pipelines.ingest.files import Batch, load_batches
+
+    home = Home.resolve(tmp_path / "home")
+    fill_inbox(home)
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 8, tzinfo=UTC))
+    old = set(load_batches(home))
+    assert len(old) == 10
+    lines = (FIXTURES / "admin_penalty.csv").read_text(encoding="utf-8").splitlines()
+    (home.inbox / "scjg" / "admin_penalty_2025-11_resend.csv").write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    read: list[str] = []
+    original = Batch.load.__func__
+
+    def counted(cls, path):
+        read.append(path.stem)
+        return original(cls, path)
+
+    monkeypatch.setattr(Batch, "load", classmethod(counted))
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 9, tzinfo=UTC))
+    [new] = set(load_batches(home)) - old
+    assert set(read) == {new}
+    assert len(read) <= 3   # start_validation, the merge's staged rows, the merge's batch register
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    merged = con.sql(f"select status, merged_at is not null, accepted from batches where batch_id = '{new}'").fetchall()
+    con.close()
+    assert merged == [("landed", True, 1)]

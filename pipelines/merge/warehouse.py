@@ -50,9 +50,8 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 def _register_batches(con: duckdb.DuckDBPyConnection, home: Home, unsaved: dict[str, dict]) -> None:
     known = {r[0] for r in con.sql("select batch_id from batches").fetchall()}
-    for batch in load_batches(home).values():
-        if batch.batch_id in known:
-            continue
+    batches = load_batches(home)
+    for batch in (batches[i] for i in batches if i not in known):   # only the new batches' manifests are read
         counts: dict = {}
         vpath = home.validation / "batches" / f"{batch.batch_id}.json"
         if batch.batch_id in unsaved:
