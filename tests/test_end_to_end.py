@@ -324,3 +324,37 @@ def test_a_pass_reads_only_the_manifests_of_its_new_batches(tmp_path, monkeypatc
     merged = con.sql(f"select status, merged_at is not null, accepted from batches where batch_id = '{new}'").fetchall()
     con.close()
     assert merged == [("landed", True, 1)]
+
+
+def test_retention_keeps_the_newest_versions_and_the_latest_reads_whole(tmp_path, monkeypatch):
+    """CREDIT_KEEP_VERSIONS prunes old export versions after a publish (unset: every version is kept); what stays
+    reads whole although its files were hard links to the pruned versions'."""
+    home = Home.resolve(tmp_path / "home")
+    fill_inbox(home)
+    monkeypatch.delenv("CREDIT_KEEP_VERSIONS", raising=False)
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 8, tzinfo=UTC))
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 9, tzinfo=UTC))
+
+    def versions(audience):
+        return sorted(p.name for p in (home.exports / audience / "versions").iterdir())
+
+    assert [len(versions(a)) for a in ("public", "internal")] == [2, 2]
+    first, second = versions("internal")
+    penalties = public(home, "penalties.parquet")
+    status = internal(home, "penalties_status.parquet")
+    (home.exports / "internal" / "versions" / ".tmp-unfinished").mkdir()   # a failed pass's staging: not a version
+
+    monkeypatch.setenv("CREDIT_KEEP_VERSIONS", "x")
+    with pytest.raises(ValueError, match="CREDIT_KEEP_VERSIONS"):
+        run_pass(home, AS_OF, now=datetime(2026, 11, 25, 10, tzinfo=UTC))
+    assert versions("internal") == [".tmp-unfinished", first, second]   # nothing published, nothing pruned
+    assert json.loads((home.exports / "internal" / "latest.json").read_text())["version"] == second
+    monkeypatch.setenv("CREDIT_KEEP_VERSIONS", "2")
+    run_pass(home, AS_OF, now=datetime(2026, 11, 25, 11, tzinfo=UTC))
+    for audience in ("public", "internal"):
+        kept = [v for v in versions(audience) if not v.startswith(".")]
+        latest = json.loads((home.exports / audience / "latest.json").read_text())["version"]
+        assert first not in kept and second in kept and latest in kept and len(kept) == 2
+    assert ".tmp-unfinished" in versions("internal")
+    assert public(home, "penalties.parquet") == penalties
+    assert internal(home, "penalties_status.parquet") == status

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -39,6 +41,8 @@ from pipelines.rules.scope import DEBT_PAYMENTS as DEBT_PAYMENTS_RULE
 from pipelines.rules.scope import RECORD_MARTS, WINDOWS, WINDOWS_RECORDS, RuleRun
 from pipelines.validate.sql import PARQUET, PUBLIC_PARQUET, connect, lit, q, run
 
+log = logging.getLogger(__name__)
+
 # Whole files; the status files, STATE_RULE_TABLES and the checked debt payments are rule state
 # (pipelines/publish/state.py).
 INTERNAL_TABLES = ("subjects", "subject_names", "subject_links", "subject_departments", "batches")
@@ -55,6 +59,46 @@ class Version:
 def read_latest(home: Home, audience: str) -> dict | None:
     path = home.exports / audience / "latest.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+# How many export versions of each audience a publish keeps (the newest, and always the one latest.json points at);
+# unset or 0: every version, as the publication contract keeps them unless a retention setting prunes. A daily
+# version of a 10M city adds ~455 MB of files (the rest are hard links to earlier versions'; BENCHMARKS.md).
+KEEP_VERSIONS_ENV = "CREDIT_KEEP_VERSIONS"
+
+
+def keep_versions() -> int | None:
+    """CREDIT_KEEP_VERSIONS as a count of versions to keep, None to keep every version. Raises on anything but a
+    whole number >= 0, before a pass has written anything."""
+    raw = os.environ.get(KEEP_VERSIONS_ENV, "").strip()
+    if raw in ("", "0"):
+        return None
+    if not raw.isdigit():
+        raise ValueError(f"{KEEP_VERSIONS_ENV} must be a whole number of versions to keep (0 or unset: all), not {raw!r}")
+    return int(raw)
+
+
+def prune_versions(home: Home, audience: str, keep: int | None) -> list[str]:
+    """Delete all but the keep newest versions of an audience (by their manifests' created_at, then name); never the
+    one latest.json points at, nor a directory without a readable manifest (not a published version). The versions
+    deleted, oldest first. Every version's files are its own or hard links, so those kept still read whole."""
+    if keep is None:
+        return []
+    latest = read_latest(home, audience)
+    dated = []
+    for d in (home.exports / audience / "versions").iterdir():
+        if not d.is_dir() or d.name.startswith("."):
+            continue   # a staging directory of a pass still running, or of one that failed
+        try:
+            created = json.loads((d / "manifest.json").read_text(encoding="utf-8"))["created_at"]
+        except (OSError, ValueError, KeyError):
+            continue
+        dated.append((str(created), d.name, d))
+    dated.sort()
+    gone = [d for _, name, d in dated[:max(len(dated) - keep, 0)] if not latest or name != latest["version"]]
+    for d in gone:
+        shutil.rmtree(d)
+    return [d.name for d in gone]
 
 
 def _sha256(path: Path) -> str:
@@ -340,6 +384,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     rewrites the same version instead of adding another. rules: how the rules ran; when scoped, the marts hold
     the re-decided subjects only and every other row is copied from the versions they built on.
     """
+    keep = keep_versions()   # a bad setting fails the pass before any export file is written
     scoped = rules.previous if rules and rules.scoped else None
     version = version or created_at.strftime("%Y%m%dT%H%M%S%fZ")
     created = created_at.isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -447,6 +492,10 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, as_of: date, created_at:
     for v in out:
         write_atomic(home.exports / v.audience / "latest.json",
                       json.dumps({"version": v.version, "path": f"versions/{v.version}"}))
+    for v in out:   # then the retention setting, if any: the versions just published are the newest
+        if pruned := prune_versions(home, v.audience, keep):
+            log.info("pruned %d %s export version(s) (%s=%d): %s", len(pruned), v.audience, KEEP_VERSIONS_ENV, keep,
+                     ", ".join(pruned))
     return out[0], out[1]
 
 
