@@ -16,7 +16,7 @@ import duckdb
 
 from pipelines.catalog import load_catalog
 from pipelines.home import Home
-from pipelines.ingest.files import load_batches
+from pipelines.ingest.files import Batches, load_batches
 from pipelines.validate.batch import BatchValidation, staged_relation
 from pipelines.validate.sql import WAREHOUSE_DIR, connect, lit, run
 
@@ -48,9 +48,9 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(found[0][0])
 
 
-def _register_batches(con: duckdb.DuckDBPyConnection, home: Home, unsaved: dict[str, dict]) -> None:
+def _register_batches(con: duckdb.DuckDBPyConnection, home: Home, unsaved: dict[str, dict],
+                      batches: Batches) -> None:
     known = {r[0] for r in con.sql("select batch_id from batches").fetchall()}
-    batches = load_batches(home)
     for batch in (batches[i] for i in batches if i not in known):   # only the new batches' manifests are read
         counts: dict = {}
         vpath = home.validation / "batches" / f"{batch.batch_id}.json"
@@ -75,7 +75,8 @@ def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime,
     validated: results not saved yet, merged as if they were (the caller commits only once they are:
     pipelines.run.merge_and_publish)."""
     unsaved = {v.batch_id: asdict(v) for v in validated}
-    _register_batches(con, home, unsaved)
+    batches = load_batches(home)   # one index of the manifests for the register and every record type's rows
+    _register_batches(con, home, unsaved, batches)
     result = MergeResult()
     since: dict[str, int] = {}   # per record type: the last version_seq before this merge
     pending = con.sql(
@@ -85,7 +86,7 @@ def merge(con: duckdb.DuckDBPyConnection, home: Home, merged_at: datetime,
     ts = lit(merged_at.isoformat()) + "::timestamptz"
     for record_type, batch_ids, batch_rows in pending:
         # None: every row held back
-        source = (staged_relation(con, home, record_type, batch_ids, unsaved)
+        source = (staged_relation(con, home, record_type, batch_ids, unsaved, batches)
                   or f"(select * exclude (learned_at, superseded_at, version_seq) from ({empty_history(record_type)}))")
         hist = f"{record_type}_history"
         if not table_exists(con, hist):

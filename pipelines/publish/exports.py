@@ -69,7 +69,7 @@ KEEP_VERSIONS_ENV = "CREDIT_KEEP_VERSIONS"
 
 def keep_versions() -> int | None:
     """CREDIT_KEEP_VERSIONS as a count of versions to keep, None to keep every version. Raises on anything but a
-    whole number >= 0, before a pass has written anything."""
+    whole number >= 0 (publish asks before it writes any export file)."""
     raw = os.environ.get(KEEP_VERSIONS_ENV, "").strip()
     if raw in ("", "0"):
         return None
