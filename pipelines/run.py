@@ -12,7 +12,7 @@ from pipelines.background import GxProcess, SideWork
 from pipelines.home import Home
 from pipelines.ingest.files import (
     Batch,
-    collect_department,
+    collect_departments,
     departments_in_inbox,
     load_batches,
     new_inbox_bytes,
@@ -57,15 +57,17 @@ class PassSummary:
 def collect(home: Home, summary: PassSummary, progress: Progress) -> None:
     """Land every department's new files (Parquet only)."""
     depts = departments_in_inbox(home)
-    known = load_batches(home)
-    for i, dept in enumerate(depts, 1):
-        res = collect_department(home, dept, known=known)
+    results = collect_departments(home, depts, known=load_batches(home),
+                                  landed=lambda done, total: progress("收集 collect", done, total))
+    for dept in depts:
+        res = results[dept]
         summary.files_read += len(res.landed) + len(res.rejected)
         summary.duplicates += len(res.duplicates)
         summary.rejected_files += res.rejected
         for b in res.rejected:
             feedback.write_batch_feedback(home, b, None, None)
-        progress("收集 collect", i, len(depts))
+    files = summary.files_read
+    progress("收集 collect", files, files)   # also when no file was new
     # Front-end exchange databases (CREDIT_EXCHANGE_URLS): every new (table, department) read is one batch.
     from pipelines.ingest.exchange import collect_exchange, exchange_urls_from_env
 

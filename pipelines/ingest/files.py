@@ -14,10 +14,10 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, MutableMapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -327,23 +327,32 @@ def _file_index(home: Home, department: str) -> tuple[Path, dict]:
     return path, (json.loads(path.read_text(encoding="utf-8")) if path.exists() else {})
 
 
-def _hash_and_land(home: Home, department: str, paths: list[Path], known: MutableMapping[str, Batch],
-                   landed_at: str) -> tuple[list[str], dict[Path, Batch]]:
-    """The sha256 of every path, and the batch of each path whose content is new (the first path with it).
+def _hash_and_land(home: Home, work: list[tuple[str, Path, str]], known: MutableMapping[str, Batch],
+                   landed: Callable[[int, int], None] | None = None) -> tuple[list[str], dict[Path, Batch]]:
+    """The sha256 of every (department, path, landed_at) of work, and the batch of each path whose content is new
+    (the first path in work's order with it).
 
-    WORKERS files are hashed and landed at a time, each through its own cursor of one in-memory DuckDB.
+    WORKERS files are hashed and landed at a time, each through its own cursor of one in-memory DuckDB, in one pool
+    for every department (a pool per department left a core idle while each department's last file landed); the
+    largest files first, so the pool does not end on one large file alone. landed(done, total) after each file.
     """
-    if not paths:
+    if not work:
         return [], {}
     with duckdb.connect(config={"threads": DUCKDB_THREADS}) as db, ThreadPoolExecutor(WORKERS) as pool:
-        shas = list(pool.map(sha256_of, paths))
-        first: dict[str, tuple[Path, str]] = {}
-        for path, sha in zip(paths, shas, strict=True):
+        shas = list(pool.map(sha256_of, [path for _, path, _ in work]))
+        first: dict[str, tuple[str, Path, str, str]] = {}
+        for (department, path, landed_at), sha in zip(work, shas, strict=True):
             if sha[:16] not in known:
-                first.setdefault(sha[:16], (path, sha))
-        landing = {path: pool.submit(land_file, home, department, path, sha, landed_at, db)
-                   for path, sha in first.values()}
-        return shas, {path: future.result() for path, future in landing.items()}
+                first.setdefault(sha[:16], (department, path, sha, landed_at))
+        todo = sorted(first.values(), key=lambda w: -w[1].stat().st_size)
+        landing = {pool.submit(land_file, home, department, path, sha, landed_at, db): path
+                   for department, path, sha, landed_at in todo}
+        batches: dict[Path, Batch] = {}
+        for done, future in enumerate(as_completed(landing), 1):
+            batches[landing[future]] = future.result()
+            if landed:
+                landed(done, len(landing))
+        return shas, batches
 
 
 def _changed_files(home: Home, department: str, index: dict) -> list[tuple[Path, str, os.stat_result]]:
@@ -367,39 +376,57 @@ def new_inbox_bytes(home: Home) -> int:
                for _, _, st in _changed_files(home, dept, _file_index(home, dept)[1]))
 
 
-def collect_department(home: Home, department: str, now: datetime | None = None,
-                       known: MutableMapping[str, Batch] | None = None) -> ScanResult:
-    """Land every new file of one department folder. Writes Parquet and JSON only (no warehouse).
+def collect_departments(home: Home, departments: list[str], now: datetime | None = None,
+                        known: MutableMapping[str, Batch] | None = None,
+                        landed: Callable[[int, int], None] | None = None) -> dict[str, ScanResult]:
+    """Land every new file of the department folders; each department's result. Writes Parquet and JSON only (no
+    warehouse).
 
-    Files land concurrently, with the same outcome as landing them one by one in name order. known: the home's
-    batches (load_batches), shared by the departments of one collection; new batches are added to it.
+    Files land concurrently, all departments' in one pool, with the same outcome as landing them one by one in
+    department and then name order: the first file with a content is its batch, a later one a duplicate of it; the
+    batches of the i-th department carry now + i microseconds as their landed_at, so versions still order by
+    department before file name (as when each department's collection took its own time). known: the home's batches
+    (load_batches), new batches are added to it. landed(done, total) after each file landed.
     """
     now = now or datetime.now(UTC)
-    landed_at = now.isoformat(timespec="microseconds")
-    index_path, index = _file_index(home, department)
     known = load_batches(home) if known is None else known
-    result = ScanResult([], [], [])
-    changed = _changed_files(home, department, index)
-    shas, landed = _hash_and_land(home, department, [path for path, _, _ in changed], known, landed_at)
-    for (path, rel, st), sha in zip(changed, shas, strict=True):
-        index[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
-        batch_id = sha[:16]
-        if batch_id in known:
-            # Same content again: one batch. Remember the other name for traceability.
-            prior = known[batch_id]
-            if path.name != prior.file_name and path.name not in prior.also_seen_as:
-                prior.also_seen_as.append(path.name)
-                prior.save(home)
-            result.duplicates.append((rel, batch_id))
-            continue
-        batch = landed[path]
-        known[batch_id] = batch
-        (result.landed if batch.status == "landed" else result.rejected).append(batch)
-    index_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = index_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(index_path)
-    return result
+    plans = []
+    for i, department in enumerate(departments):
+        index_path, index = _file_index(home, department)
+        landed_at = (now + timedelta(microseconds=i)).isoformat(timespec="microseconds")
+        plans.append((department, index_path, index, _changed_files(home, department, index), landed_at))
+    work = [(department, path, landed_at) for department, _, _, changed, landed_at in plans for path, _, _ in changed]
+    shas, batches = _hash_and_land(home, work, known, landed)
+    sha_of = {path: sha for (_, path, _), sha in zip(work, shas, strict=True)}
+    results: dict[str, ScanResult] = {}
+    for department, index_path, index, changed, _ in plans:
+        result = results[department] = ScanResult([], [], [])
+        for path, rel, st in changed:
+            sha = sha_of[path]
+            index[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
+            batch_id = sha[:16]
+            if batch_id in known:
+                # Same content again: one batch. Remember the other name for traceability.
+                prior = known[batch_id]
+                if path.name != prior.file_name and path.name not in prior.also_seen_as:
+                    prior.also_seen_as.append(path.name)
+                    prior.save(home)
+                result.duplicates.append((rel, batch_id))
+                continue
+            batch = batches[path]
+            known[batch_id] = batch
+            (result.landed if batch.status == "landed" else result.rejected).append(batch)
+        index_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = index_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(index_path)
+    return results
+
+
+def collect_department(home: Home, department: str, now: datetime | None = None,
+                       known: MutableMapping[str, Batch] | None = None) -> ScanResult:
+    """Land every new file of one department folder (collect_departments of that one)."""
+    return collect_departments(home, [department], now, known)[department]
 
 
 def departments_in_inbox(home: Home) -> list[str]:

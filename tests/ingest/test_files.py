@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from pipelines.catalog import load_catalog
 from pipelines.home import Home
-from pipelines.ingest.files import collect_department, load_batches
+from pipelines.ingest.files import collect_department, collect_departments, load_batches
 from tests.conftest import FIXTURES
 
 NOW = datetime(2026, 11, 25, 8, tzinfo=UTC)
@@ -131,3 +131,26 @@ def test_files_land_together_in_name_order_with_their_row_numbers(home):
         assert [r["_row_number"] for r in rows] == list(range(1, batch.rows + 1))
         assert [r["_file_name"] for r in rows] == [batch.file_name] * batch.rows
         assert [r["decision_no"] for r in rows] == [line.split(",")[5] for line in lines[1:batch.rows + 1]]
+
+
+def test_departments_land_in_one_pool_as_if_one_after_another(home):
+    lines = penalty_lines()
+    (home.inbox / "scjg" / "admin_penalty_big.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (home.inbox / "scjg" / "admin_penalty_z.csv").write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    # the same content in a later department, and a file of its own there
+    shutil.copy(home.inbox / "scjg" / "admin_penalty_big.csv", home.inbox / "sw" / "admin_penalty_copy.csv")
+    (home.inbox / "sw" / "admin_penalty_a.csv").write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    calls: list[tuple[int, int]] = []
+    results = collect_departments(home, ["scjg", "sw"], NOW, landed=lambda done, total: calls.append((done, total)))
+    scjg, sw = results["scjg"], results["sw"]
+    assert [b.file_name for b in scjg.landed] == ["admin_penalty_big.csv", "admin_penalty_z.csv"]
+    assert [b.file_name for b in sw.landed] == ["admin_penalty_a.csv"]
+    assert sw.duplicates == [("sw/admin_penalty_copy.csv", scjg.landed[0].batch_id)]
+    assert load_batches(home)[scjg.landed[0].batch_id].also_seen_as == ["admin_penalty_copy.csv"]
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    # versions order by (landed_at, file name): the later department's files after the earlier one's
+    assert scjg.landed[0].landed_at == scjg.landed[1].landed_at < sw.landed[0].landed_at
+    assert [r["decision_no"] for r in raw_rows(home, sw.landed[0])] == [line.split(",")[5] for line in lines[1:3]]
+    # and each department's file index knows its files: nothing is new the second time
+    again = collect_departments(home, ["scjg", "sw"], NOW)
+    assert all(r.landed == r.rejected == r.duplicates == [] for r in again.values())
