@@ -344,7 +344,7 @@ def _hash_and_land(home: Home, work: list[tuple[str, Path, str]], known: Mutable
         for (department, path, landed_at), sha in zip(work, shas, strict=True):
             if sha[:16] not in known:
                 first.setdefault(sha[:16], (department, path, sha, landed_at))
-        todo = sorted(first.values(), key=lambda w: -w[1].stat().st_size)
+        todo = sorted(first.values(), key=lambda w: -_size(w[1]))
         landing = {pool.submit(land_file, home, department, path, sha, landed_at, db): path
                    for department, path, sha, landed_at in todo}
         batches: dict[Path, Batch] = {}
@@ -353,6 +353,14 @@ def _hash_and_land(home: Home, work: list[tuple[str, Path, str]], known: Mutable
             if landed:
                 landed(done, len(landing))
         return shas, batches
+
+
+def _size(path: Path) -> int:
+    """The file's size, for the landing order only (0 if it went away since it was hashed: landing it then raises)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _changed_files(home: Home, department: str, index: dict) -> list[tuple[Path, str, os.stat_result]]:
