@@ -105,20 +105,24 @@ def _w_anchor(spec: dict, meter: Meter) -> dict:
             else:
                 files.append((path, path))
 
+    def one(con, sql_for, i: int, orig: Path, src: Path) -> tuple[int, bool]:
+        """(rows, whether the ragged reader was needed) of one file; (0, False) and skipped if unreadable."""
+        for ragged in (False, True):
+            try:
+                got = con.sql(sql_for(i, f"read_csv('{src}', {_read_opts(ragged)})")).fetchall()
+                return (got[0][0] if got else 0), ragged
+            except duckdb.Error:
+                if ragged:
+                    skipped.append(str(orig))
+        return 0, False
+
     def each(stage: str, sql_for) -> tuple[int, int]:
         rows = fallbacks = 0
         with meter.stage(stage):
             con = duckdb.connect()
             for i, (orig, src) in enumerate(files):
-                for ragged in (False, True):
-                    try:
-                        got = con.sql(sql_for(i, f"read_csv('{src}', {_read_opts(ragged)})")).fetchall()
-                        rows += got[0][0] if got else 0
-                        fallbacks += ragged
-                        break
-                    except duckdb.Error:
-                        if ragged:
-                            skipped.append(str(orig))
+                n, ragged = one(con, sql_for, i, orig, src)
+                rows, fallbacks = rows + n, fallbacks + ragged
             con.close()
         return rows, fallbacks
 
@@ -126,31 +130,25 @@ def _w_anchor(spec: dict, meter: Meter) -> dict:
     out = work / "parquet"
     out.mkdir(exist_ok=True)
 
-    copy_rows, fallbacks = each("copy", lambda i, src: f"copy (select * from {src}) to '{out / f'{i}.parquet'}' "
-                                                       f"(format parquet, compression zstd)")
+    def copy_sql(i: int, src: str) -> str:
+        return f"copy (select * from {src}) to '{out / f'{i}.parquet'}' (format parquet, compression zstd)"
+
+    copy_rows, fallbacks = each("copy", copy_sql)
     csv_bytes = sum(p.stat().st_size for p, _ in files)
     parquet_bytes = sum(p.stat().st_size for p in out.glob("*.parquet"))
     # The same COPY with both cores kept busy the way our collect lands files (two files at a time, one DuckDB thread
     # each): file by file, DuckDB's own threads leave part of the second core idle (CPU ~1.25 of 2).
     shutil.rmtree(out)
     out.mkdir()
-    pair_rows = 0
     with meter.stage("copy_pairs"):
         db = duckdb.connect(config={"threads": 1})
 
-        def copy_one(i: int, src: Path) -> int:
+        def copy_one(i: int, orig: Path, src: Path) -> int:
             with db.cursor() as cur:
-                for ragged in (False, True):
-                    try:
-                        return cur.execute(f"copy (select * from read_csv('{src}', {_read_opts(ragged)})) to "
-                                           f"'{out / f'{i}.parquet'}' (format parquet, compression zstd)").fetchall()[0][0]
-                    except duckdb.Error:
-                        if ragged:
-                            return 0
-            return 0
+                return one(cur, copy_sql, i, orig, src)[0]
 
         with ThreadPoolExecutor(2) as pool:
-            pair_rows = sum(pool.map(copy_one, range(len(files)), [src for _, src in files]))
+            pair_rows = sum(pool.map(copy_one, range(len(files)), *zip(*files, strict=True)))
         db.close()
     shutil.rmtree(work, ignore_errors=True)
     return {"csv_files": len(files), "csv_bytes": csv_bytes, "rows": read_rows, "copy_rows": copy_rows,

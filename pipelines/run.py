@@ -57,8 +57,7 @@ class PassSummary:
 def collect(home: Home, summary: PassSummary, progress: Progress) -> None:
     """Land every department's new files (Parquet only)."""
     depts = departments_in_inbox(home)
-    results = collect_departments(home, depts, known=load_batches(home),
-                                  landed=lambda done, total: progress("收集 collect", done, total))
+    results = collect_departments(home, depts, landed=lambda done, total: progress("收集 collect", done, total))
     for dept in depts:
         res = results[dept]
         summary.files_read += len(res.landed) + len(res.rejected)

@@ -385,7 +385,6 @@ def new_inbox_bytes(home: Home) -> int:
 
 
 def collect_departments(home: Home, departments: list[str], now: datetime | None = None,
-                        known: MutableMapping[str, Batch] | None = None,
                         landed: Callable[[int, int], None] | None = None) -> dict[str, ScanResult]:
     """Land every new file of the department folders; each department's result. Writes Parquet and JSON only (no
     warehouse).
@@ -393,11 +392,11 @@ def collect_departments(home: Home, departments: list[str], now: datetime | None
     Files land concurrently, all departments' in one pool, with the same outcome as landing them one by one in
     department and then name order: the first file with a content is its batch, a later one a duplicate of it; the
     batches of the i-th department carry now + i microseconds as their landed_at, so versions still order by
-    department before file name (as when each department's collection took its own time). known: the home's batches
-    (load_batches), new batches are added to it. landed(done, total) after each file landed.
+    department before file name (as when each department's collection took its own time). landed(done, total)
+    after each file landed.
     """
     now = now or datetime.now(UTC)
-    known = load_batches(home) if known is None else known
+    known = load_batches(home)   # read on access: only the manifests of contents seen again are parsed
     plans = []
     for i, department in enumerate(departments):
         index_path, index = _file_index(home, department)
@@ -431,10 +430,9 @@ def collect_departments(home: Home, departments: list[str], now: datetime | None
     return results
 
 
-def collect_department(home: Home, department: str, now: datetime | None = None,
-                       known: MutableMapping[str, Batch] | None = None) -> ScanResult:
+def collect_department(home: Home, department: str, now: datetime | None = None) -> ScanResult:
     """Land every new file of one department folder (collect_departments of that one)."""
-    return collect_departments(home, [department], now, known)[department]
+    return collect_departments(home, [department], now)[department]
 
 
 def departments_in_inbox(home: Home) -> list[str]:
