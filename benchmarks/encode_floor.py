@@ -1,0 +1,116 @@
+"""What a pass's Parquet writes cost by themselves: the floor under any design that writes the same files.
+
+    python -m benchmarks.encode_floor HOME [--version V] [--repeats 2] [--json FILE]
+
+Every Parquet file of the home's landing and of one internal export version (default: the latest; after a full pass
+and nothing else, that pass's) is read back and written again as zstd Parquet, with DuckDB's default threads, into
+a scratch folder removed afterwards. Nothing is computed in between: the seconds are the encoding (and the cheap
+decoding) of those rows alone. Grouped by why the files exist:
+
+- landing: the submitted rows as landed (trimmed, with their lineage; the CSV parse is the anchor's, not here)
+- history: every version of every record (the publication contract: "all records with their full history")
+- public rows: the public files' rows, written once as segments and glued into the public files
+- contract files: the five internal files the publication contract names
+- rule state: each record's decisions, which the next daily pass builds on
+- other: the rest of the internal version (subject tables, batches, ...)
+
+Public files themselves are not re-encoded: a pass glues them from the segments without decoding (pq_glue).
+The best of --repeats runs is reported per group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipelines.home import Home
+from pipelines.publish.exports import HISTORY_DIR, read_latest
+from pipelines.publish.segments import SEGMENTS_DIR
+from pipelines.publish.state import STATE_DIR
+from pipelines.validate.sql import lit
+
+# publication-contract.md, "Internal exports": the files an internal version always has.
+CONTRACT_FILES = ("quarantine", "discipline_targets", "subject_grades", "debt_ledger", "gov_dishonesty")
+GROUPS = ("landing", "history", "public rows", "contract files", "rule state", "other")
+
+
+def group_files(home: Home, version_dir: Path) -> dict[str, list[Path]]:
+    """The Parquet files of the landing and of version_dir, by group (GROUPS)."""
+    groups: dict[str, list[Path]] = {g: [] for g in GROUPS}
+    groups["landing"] = sorted(home.landing.rglob("*.parquet"))
+    for f in sorted(version_dir.rglob("*.parquet")):
+        top = f.relative_to(version_dir).parts[0]
+        group = {HISTORY_DIR: "history", SEGMENTS_DIR: "public rows", STATE_DIR: "rule state"}.get(top)
+        if group is None:
+            group = "contract files" if f.stem in CONTRACT_FILES and f.parent == version_dir else "other"
+        groups[group].append(f)
+    return groups
+
+
+def measure(groups: dict[str, list[Path]], repeats: int = 2) -> dict[str, dict]:
+    """Per group: files, rows, and the best wall seconds of re-encoding them all."""
+    con = duckdb.connect()
+    con.execute("set preserve_insertion_order = false")
+    scratch = Path(tempfile.mkdtemp(prefix="encode-floor-"))
+    out: dict[str, dict] = {}
+    try:
+        for name, files in groups.items():
+            rows = sum(con.sql(f"select count(*) from read_parquet({lit(str(f))})").fetchall()[0][0] for f in files)
+            best = None
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                for i, f in enumerate(files):
+                    con.execute(f"copy (select * from read_parquet({lit(str(f))})) to "
+                                f"{lit(str(scratch / f'{i}.parquet'))} (format parquet, compression zstd)")
+                s = time.perf_counter() - t0
+                best = s if best is None else min(best, s)
+                for p in scratch.iterdir():
+                    p.unlink()
+            out[name] = {"files": len(files), "rows": rows, "seconds": round(best or 0.0, 2)}
+    finally:
+        con.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+    return out
+
+
+def report(figures: dict[str, dict]) -> str:
+    lines = ["| group | files | rows | re-encode s |", "|---|---:|---:|---:|"]
+    for name, f in figures.items():
+        lines.append(f"| {name} | {f['files']} | {f['rows']:,} | {f['seconds']:.1f} |")
+    lines.append(f"| **all** | {sum(f['files'] for f in figures.values())} | "
+                 f"{sum(f['rows'] for f in figures.values()):,} | **{sum(f['seconds'] for f in figures.values()):.1f}** |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("home", type=Path)
+    ap.add_argument("--version", default=None, help="internal export version (default: the latest)")
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = ap.parse_args(argv)
+    home = Home.resolve(args.home)
+    if args.version is None:
+        latest = read_latest(home, "internal")
+        if latest is None:
+            ap.error(f"{home.root} has no internal export version: run a pass first")
+        args.version = latest["version"]
+    version_dir = home.exports / "internal" / "versions" / args.version
+    if not version_dir.is_dir():
+        ap.error(f"no internal export version {args.version} in {home.root}")
+    figures = measure(group_files(home, version_dir), args.repeats)
+    print(f"Internal version {args.version} of {home.root}; best of {args.repeats}:")
+    print(report(figures))
+    if args.json:
+        args.json.write_text(json.dumps({"version": args.version, "groups": figures}, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
