@@ -13,6 +13,8 @@ decoding) of those rows alone. Grouped by why the files exist:
 - contract files: the five internal files the publication contract names
 - rule state: each record's decisions, which the next daily pass builds on
 - other: the rest of the internal version (subject tables, batches, ...)
+- history, native: the history files again, each record type's inserted into a native table of a scratch DuckDB
+  database file and checkpointed (the warehouse's own copy of every version)
 
 Public files themselves are not re-encoded: a pass glues them from the segments without decoding (pq_glue).
 The best of --repeats runs is reported per group.
@@ -38,6 +40,7 @@ from pipelines.validate.sql import lit
 # publication-contract.md, "Internal exports": the files an internal version always has.
 CONTRACT_FILES = ("quarantine", "discipline_targets", "subject_grades", "debt_ledger", "gov_dishonesty")
 GROUPS = ("landing", "history", "public rows", "contract files", "rule state", "other")
+NATIVE = "history, native"
 
 
 def group_files(home: Home, version_dir: Path) -> dict[str, list[Path]]:
@@ -73,10 +76,35 @@ def measure(groups: dict[str, list[Path]], repeats: int = 2) -> dict[str, dict]:
                 for p in scratch.iterdir():
                     p.unlink()
             out[name] = {"files": len(files), "rows": rows, "seconds": round(best or 0.0, 2)}
+        if "history" in groups:
+            out[NATIVE] = dict(out["history"], seconds=round(_native(groups["history"], scratch, repeats), 2))
     finally:
         con.close()
         shutil.rmtree(scratch, ignore_errors=True)
     return out
+
+
+def _native(files: list[Path], scratch: Path, repeats: int) -> float:
+    """Best seconds of inserting the history files into native tables (one per record type) and checkpointing."""
+    by_type: dict[str, list[str]] = {}
+    for f in files:
+        by_type.setdefault(f.parent.name, []).append(str(f))
+    best = None
+    for _ in range(repeats):
+        db = scratch / "native.duckdb"
+        con = duckdb.connect(str(db))
+        con.execute("set preserve_insertion_order = false")
+        t0 = time.perf_counter()
+        for i, parts in enumerate(by_type.values()):
+            paths = ", ".join(lit(x) for x in parts)
+            con.execute(f"create table h{i} as select * from read_parquet([{paths}])")
+        con.execute("checkpoint")
+        s = time.perf_counter() - t0
+        con.close()
+        best = s if best is None else min(best, s)
+        for p in scratch.iterdir():
+            p.unlink()
+    return best or 0.0
 
 
 def report(figures: dict[str, dict]) -> str:

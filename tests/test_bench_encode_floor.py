@@ -43,6 +43,8 @@ def test_every_file_of_a_pass_is_re_encoded_once_in_its_group(home, tmp_path, ca
     assert groups["history"]["rows"] == sum(summary.internal.rows[n] for n in summary.internal.rows
                                             if n.startswith("history/"))
 
+    assert groups["history, native"]["rows"] == groups["history"]["rows"]
+
     # The landing: every landed row once.
     landed = duckdb.sql(f"select count(*) from read_parquet('{home.landing}/**/*.parquet')").fetchall()[0][0]
     assert groups["landing"]["rows"] == landed > 0
