@@ -27,9 +27,11 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from pipelines.home import Home
 from pipelines.publish.exports import HISTORY_DIR, read_latest
@@ -62,49 +64,51 @@ def measure(groups: dict[str, list[Path]], repeats: int = 2) -> dict[str, dict]:
     con.execute("set preserve_insertion_order = false")
     scratch = Path(tempfile.mkdtemp(prefix="encode-floor-"))
     out: dict[str, dict] = {}
+
+    def copy_all(files: list[Path]) -> float:
+        t0 = time.perf_counter()
+        for i, f in enumerate(files):
+            con.execute(f"copy (select * from read_parquet({lit(str(f))})) to "
+                        f"{lit(str(scratch / f'{i}.parquet'))} (format parquet, compression zstd)")
+        return time.perf_counter() - t0
+
     try:
         for name, files in groups.items():
-            rows = sum(con.sql(f"select count(*) from read_parquet({lit(str(f))})").fetchall()[0][0] for f in files)
-            best = None
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                for i, f in enumerate(files):
-                    con.execute(f"copy (select * from read_parquet({lit(str(f))})) to "
-                                f"{lit(str(scratch / f'{i}.parquet'))} (format parquet, compression zstd)")
-                s = time.perf_counter() - t0
-                best = s if best is None else min(best, s)
-                for p in scratch.iterdir():
-                    p.unlink()
-            out[name] = {"files": len(files), "rows": rows, "seconds": round(best or 0.0, 2)}
+            rows = sum(pq.read_metadata(f).num_rows for f in files)
+            out[name] = {"files": len(files), "rows": rows,
+                         "seconds": _best(repeats, scratch, lambda files=files: copy_all(files))}
         if "history" in groups:
-            out[NATIVE] = dict(out["history"], seconds=round(_native(groups["history"], scratch, repeats), 2))
+            out[NATIVE] = dict(out["history"],
+                               seconds=_best(repeats, scratch, lambda: _native(groups["history"], scratch)))
     finally:
         con.close()
         shutil.rmtree(scratch, ignore_errors=True)
     return out
 
 
-def _native(files: list[Path], scratch: Path, repeats: int) -> float:
-    """Best seconds of inserting the history files into native tables (one per record type) and checkpointing."""
-    by_type: dict[str, list[str]] = {}
-    for f in files:
-        by_type.setdefault(f.parent.name, []).append(str(f))
+def _best(repeats: int, scratch: Path, once: Callable[[], float]) -> float:
+    """The fewest seconds once() reports over repeats runs, scratch emptied after each."""
     best = None
     for _ in range(repeats):
-        db = scratch / "native.duckdb"
-        con = duckdb.connect(str(db))
-        con.execute("set preserve_insertion_order = false")
-        t0 = time.perf_counter()
-        for i, parts in enumerate(by_type.values()):
-            paths = ", ".join(lit(x) for x in parts)
-            con.execute(f"create table h{i} as select * from read_parquet([{paths}])")
-        con.execute("checkpoint")
-        s = time.perf_counter() - t0
-        con.close()
+        s = once()
         best = s if best is None else min(best, s)
         for p in scratch.iterdir():
             p.unlink()
-    return best or 0.0
+    return round(best or 0.0, 2)
+
+
+def _native(files: list[Path], scratch: Path) -> float:
+    """Seconds of inserting the history files into native tables (one per record type, from its folder of parts)
+    of a scratch database file and checkpointing."""
+    con = duckdb.connect(str(scratch / "native.duckdb"))
+    con.execute("set preserve_insertion_order = false")
+    t0 = time.perf_counter()
+    for i, folder in enumerate(sorted({f.parent for f in files})):
+        con.execute(f"create table h{i} as select * from read_parquet({lit(str(folder / '*.parquet'))})")
+    con.execute("checkpoint")
+    s = time.perf_counter() - t0
+    con.close()
+    return s
 
 
 def report(figures: dict[str, dict]) -> str:
